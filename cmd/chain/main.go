@@ -1,0 +1,16 @@
+// Command chain is a Hexproof binary; see README.md.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "--help" || os.Args[1] == "-h" || os.Args[1] == "help") {
+		fmt.Println("usage: chain [flags]\n\nchain is being built; see README.md for its status.")
+		return
+	}
+	fmt.Fprintln(os.Stderr, "chain: not built yet; see README.md")
+	os.Exit(2)
+}

@@ -1,0 +1,5 @@
+package identity
+
+import "crypto/ed25519"
+
+func edSign(k *Key, msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
