@@ -66,6 +66,7 @@ tools: $(PROTO_TOOLS) $(LINT_TOOLS)
 proto: $(PROTO_TOOLS)
 	$(BIN)/buf lint
 	$(BIN)/buf generate
+	$(BIN)/buf build -o - | $(GO) run ./cmd/protodoc > docs/wire.md
 
 # Regenerates into a scratch copy and fails when the committed code differs.
 proto-check: $(PROTO_TOOLS)

@@ -15,4 +15,9 @@ if ! diff -r "$root/proto" "$scratch/proto"; then
 	echo "proto-check: generated code is stale; run 'make proto' and commit the result" >&2
 	exit 1
 fi
-echo "proto-check: generated code matches proto/"
+(cd "$scratch" && "$bin/buf" build -o -) | (cd "$root" && go run ./cmd/protodoc) > "$scratch/wire.md"
+if ! diff "$root/docs/wire.md" "$scratch/wire.md"; then
+	echo "proto-check: docs/wire.md is stale; run 'make proto' and commit the result" >&2
+	exit 1
+fi
+echo "proto-check: generated code and docs/wire.md match proto/"
