@@ -1,0 +1,320 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	dbm "github.com/cometbft/cometbft-db"
+)
+
+// Reader reads state.
+type Reader interface {
+	// Get returns the value of key, or nil when absent.
+	Get(key []byte) []byte
+	// Iterate calls fn for every key with prefix in ascending key order
+	// until fn returns false.
+	Iterate(prefix []byte, fn func(key, value []byte) bool)
+}
+
+// Writer changes state.
+type Writer interface {
+	Reader
+	Set(key, value []byte)
+	Delete(key []byte)
+}
+
+// Database keys. State keys live under "s/"; the rest is bookkeeping.
+var (
+	statePrefix = []byte("s/")
+	metaHeight  = []byte("m/height")
+	metaAppHash = []byte("m/app_hash")
+	metaLtHash  = []byte("m/lthash")
+)
+
+// Store is the committed state on disk.
+type Store struct {
+	db      dbm.DB
+	height  int64
+	appHash []byte
+	lt      LtHash
+
+	pending *staged
+}
+
+type staged struct {
+	height  int64
+	appHash []byte
+	lt      LtHash
+	keys    []string
+	values  map[string][]byte // nil value: delete
+}
+
+// Open loads the committed state of db.
+func Open(db dbm.DB) (*Store, error) {
+	s := &Store{db: db}
+	hb, err := db.Get(metaHeight)
+	if err != nil {
+		return nil, fmt.Errorf("read state height: %w", err)
+	}
+	if hb != nil {
+		if len(hb) != 8 {
+			return nil, errors.New("read state height: corrupt value")
+		}
+		s.height = int64(binary.BigEndian.Uint64(hb))
+		if s.appHash, err = db.Get(metaAppHash); err != nil {
+			return nil, fmt.Errorf("read app hash: %w", err)
+		}
+		lb, err := db.Get(metaLtHash)
+		if err != nil {
+			return nil, fmt.Errorf("read state hash: %w", err)
+		}
+		var ok bool
+		if s.lt, ok = ltFromBytes(lb); !ok {
+			return nil, errors.New("read state hash: corrupt value")
+		}
+	}
+	return s, nil
+}
+
+// Height is the last committed height (0 before the first block).
+func (s *Store) Height() int64 { return s.height }
+
+// AppHash is the app hash of the last committed state.
+func (s *Store) AppHash() []byte { return slices.Clone(s.appHash) }
+
+// EmptyAppHash is the app hash of an empty state.
+func EmptyAppHash() []byte {
+	var l LtHash
+	return l.Sum()
+}
+
+func stateKey(k []byte) []byte { return append(slices.Clip(statePrefix), k...) }
+
+// Get implements Reader over the committed state.
+func (s *Store) Get(key []byte) []byte {
+	v, err := s.db.Get(stateKey(key))
+	if err != nil {
+		// The database failing under consensus is not recoverable.
+		panic(fmt.Sprintf("state: read %q: %v", key, err))
+	}
+	return v
+}
+
+// Iterate implements Reader over the committed state.
+func (s *Store) Iterate(prefix []byte, fn func(key, value []byte) bool) {
+	start := stateKey(prefix)
+	it, err := s.db.Iterator(start, prefixEnd(start))
+	if err != nil {
+		panic(fmt.Sprintf("state: iterate %q: %v", prefix, err))
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !fn(it.Key()[len(statePrefix):], it.Value()) {
+			return
+		}
+	}
+	if err := it.Error(); err != nil {
+		panic(fmt.Sprintf("state: iterate %q: %v", prefix, err))
+	}
+}
+
+func prefixEnd(p []byte) []byte {
+	end := slices.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Stage computes the state that c's changes produce at height and returns
+// its app hash. Nothing is written until Commit; a later Stage replaces the
+// staged state.
+func (s *Store) Stage(c *Cache, height int64) []byte {
+	p := &staged{height: height, lt: s.lt, values: map[string][]byte{}}
+	p.keys = c.sortedKeys()
+	for _, k := range p.keys {
+		nv := c.writes[k]
+		old := s.Get([]byte(k))
+		if old != nil {
+			p.lt.Remove([]byte(k), old)
+		}
+		if nv.deleted {
+			p.values[k] = nil
+			continue
+		}
+		p.lt.Add([]byte(k), nv.value)
+		p.values[k] = nv.value
+	}
+	p.appHash = p.lt.Sum()
+	s.pending = p
+	return slices.Clone(p.appHash)
+}
+
+// Commit atomically writes the staged state and its {height, app hash}.
+func (s *Store) Commit() error {
+	p := s.pending
+	if p == nil {
+		return errors.New("commit: nothing staged")
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range p.keys {
+		var err error
+		if v := p.values[k]; v == nil {
+			err = b.Delete(stateKey([]byte(k)))
+		} else {
+			err = b.Set(stateKey([]byte(k)), v)
+		}
+		if err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	var hb [8]byte
+	binary.BigEndian.PutUint64(hb[:], uint64(p.height))
+	if err := b.Set(metaHeight, hb[:]); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if err := b.Set(metaAppHash, p.appHash); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if err := b.Set(metaLtHash, p.lt.Bytes()); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("commit: write state: %w", err)
+	}
+	s.height, s.appHash, s.lt, s.pending = p.height, p.appHash, p.lt, nil
+	return nil
+}
+
+// Recompute hashes the whole committed state from scratch (for restores and
+// checks); it returns the app hash the state should have.
+func (s *Store) Recompute() []byte {
+	var l LtHash
+	s.Iterate(nil, func(k, v []byte) bool {
+		l.Add(k, v)
+		return true
+	})
+	return l.Sum()
+}
+
+// Cache is an in-memory write layer over a Reader.
+type Cache struct {
+	parent Reader
+	writes map[string]entry
+}
+
+type entry struct {
+	value   []byte
+	deleted bool
+}
+
+// NewCache returns an empty cache over parent.
+func NewCache(parent Reader) *Cache {
+	return &Cache{parent: parent, writes: map[string]entry{}}
+}
+
+// Get implements Reader.
+func (c *Cache) Get(key []byte) []byte {
+	if e, ok := c.writes[string(key)]; ok {
+		if e.deleted {
+			return nil
+		}
+		return e.value
+	}
+	return c.parent.Get(key)
+}
+
+// Set implements Writer. The value must not be changed afterwards.
+func (c *Cache) Set(key, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	c.writes[string(key)] = entry{value: value}
+}
+
+// Delete implements Writer.
+func (c *Cache) Delete(key []byte) { c.writes[string(key)] = entry{deleted: true} }
+
+// Len is the number of keys changed.
+func (c *Cache) Len() int { return len(c.writes) }
+
+func (c *Cache) sortedKeys() []string {
+	keys := make([]string, 0, len(c.writes))
+	for k := range c.writes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Iterate implements Reader, merging the cache's changes into the
+// parent's keys.
+func (c *Cache) Iterate(prefix []byte, fn func(key, value []byte) bool) {
+	var own []string
+	for k := range c.writes {
+		if bytes.HasPrefix([]byte(k), prefix) {
+			own = append(own, k)
+		}
+	}
+	slices.Sort(own)
+	i := 0
+	stopped := false
+	emitOwnBefore := func(limit []byte) bool {
+		for i < len(own) && (limit == nil || own[i] < string(limit)) {
+			e := c.writes[own[i]]
+			i++
+			if !e.deleted && !fn([]byte(own[i-1]), e.value) {
+				return false
+			}
+		}
+		return true
+	}
+	c.parent.Iterate(prefix, func(k, v []byte) bool {
+		if !emitOwnBefore(k) {
+			stopped = true
+			return false
+		}
+		if i < len(own) && own[i] == string(k) {
+			e := c.writes[own[i]]
+			i++
+			if e.deleted {
+				return true
+			}
+			if !fn(k, e.value) {
+				stopped = true
+				return false
+			}
+			return true
+		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if !stopped {
+		emitOwnBefore(nil)
+	}
+}
+
+// Write applies the cache's changes to its parent cache.
+func (c *Cache) Write() {
+	p, ok := c.parent.(*Cache)
+	if !ok {
+		panic("state: Write on a cache whose parent is not a cache; use Store.Stage")
+	}
+	for _, k := range c.sortedKeys() {
+		p.writes[k] = c.writes[k]
+	}
+	c.writes = map[string]entry{}
+}
+
+// Discard drops the cache's changes.
+func (c *Cache) Discard() { c.writes = map[string]entry{} }
