@@ -88,12 +88,12 @@ func TestErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"unknown key":   {args: []string{"--config", bad}, want: `unknown key "nope"`},
-		"syntax":        {args: []string{"--config", broken}, want: "broken.toml"},
-		"bad file val":  {args: []string{"--config", badVal}, want: `key "count"`},
-		"bad env val":   {env: map[string]string{"X_WAIT": "soon"}, want: "X_WAIT"},
-		"missing file":  {args: []string{"--config", filepath.Join(dir, "none.toml")}, want: "none.toml"},
-		"unknown flag":  {args: []string{"--nope"}, want: "nope"},
+		"unknown key":  {args: []string{"--config", bad}, want: `unknown key "nope"`},
+		"syntax":       {args: []string{"--config", broken}, want: "broken.toml"},
+		"bad file val": {args: []string{"--config", badVal}, want: `key "count"`},
+		"bad env val":  {env: map[string]string{"X_WAIT": "soon"}, want: "X_WAIT"},
+		"missing file": {args: []string{"--config", filepath.Join(dir, "none.toml")}, want: "none.toml"},
+		"unknown flag": {args: []string{"--nope"}, want: "nope"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var c cfg
