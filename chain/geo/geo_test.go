@@ -108,7 +108,7 @@ func TestPentagon(t *testing.T) {
 }
 
 func TestDistanceFar(t *testing.T) {
-	a := cellAt(t, 48.8566, 2.3522, 12)   // Paris
+	a := cellAt(t, 48.8566, 2.3522, 12)    // Paris
 	b := cellAt(t, -33.8688, 151.2093, 12) // Sydney
 	if d, ok := DistanceM(a, b); ok && d < 1_000_000 {
 		t.Errorf("Paris-Sydney = %d m", d)
