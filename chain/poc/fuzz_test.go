@@ -1,0 +1,164 @@
+package poc
+
+import (
+	"crypto/ed25519"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hexproof/hexproof/internal/identity"
+	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
+)
+
+func TestRssiBoundary(t *testing.T) {
+	for _, tt := range []struct {
+		rssi int32
+		want Reason
+	}{{-80, ""}, {-74, ""}, {-73, WitnessRssiTooHigh}, {-20, WitnessRssiTooHigh}} {
+		w := baseWorld(t)
+		r := w.receipt(t, "a", "w1")
+		r.Witnesses[0].Radio.RssiDbm = tt.rssi
+		w.signWitness(t, "w1", r.Witnesses[0])
+		if got := verify(w, testParams(), r).Witnesses[0].Reason; got != tt.want {
+			t.Errorf("rssi %d: reason %q, want %q", tt.rssi, got, tt.want)
+		}
+	}
+}
+
+// TestDeterministic: the same receipt twice, and a clone decoded from its
+// encoding, give identical results.
+func TestDeterministic(t *testing.T) {
+	w := baseWorld(t)
+	w.add(t, "w3", 150, 10) // too close
+	w.add(t, "w4", 3000, 200)
+	w.edit("w4", func(h *Hotspot) { h.LastBeaconHeight = 0 })
+	r := w.receipt(t, "a", "w1", "w2", "w3", "w4")
+	r.Witnesses[1].Signature[3] ^= 1
+	a := verify(w, testParams(), r)
+	raw, err := proto.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r2 hexproofv1.PocReceipt
+	if err := proto.Unmarshal(raw, &r2); err != nil {
+		t.Fatal(err)
+	}
+	b := verify(w, testParams(), &r2)
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Fatalf("results differ (-first +second):\n%s", diff)
+	}
+	want := []Reason{"", WitnessBadSignature, WitnessTooClose, WitnessNoRecentBeacon}
+	for i, wr := range a.Witnesses {
+		if wr.Reason != want[i] {
+			t.Errorf("witness %d: %q, want %q", i, wr.Reason, want[i])
+		}
+	}
+}
+
+// FuzzVerify decodes arbitrary bytes as a receipt and verifies it against the
+// fixture world: it must never panic, must be deterministic, and must keep
+// its invariants.
+func FuzzVerify(f *testing.F) {
+	w := baseWorld(f)
+	for _, ws := range [][]string{{"w1", "w2"}, {}, {"w1", "w1", "a"}} {
+		raw, err := proto.Marshal(w.receipt(f, "a", ws...))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Add([]byte{})
+	p := testParams()
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var r hexproofv1.PocReceipt
+		if proto.Unmarshal(raw, &r) != nil {
+			return
+		}
+		a := verify(w, p, &r)
+		b := verify(w, p, &r)
+		if !cmp.Equal(a, b) {
+			t.Fatal("not deterministic")
+		}
+		if len(a.Witnesses) != len(r.Witnesses) {
+			t.Fatal("witness count changed")
+		}
+		rewarded := 0
+		for _, wr := range a.Witnesses {
+			if wr.Valid != (wr.Reason == "") || (wr.Valid && !a.Beacon.Valid) || (wr.Rewarded && !wr.Valid) {
+				t.Fatalf("inconsistent witness result %+v (beacon %+v)", wr, a.Beacon)
+			}
+			if wr.Rewarded {
+				rewarded++
+			}
+		}
+		if rewarded > p.MaxWitnessesRewarded {
+			t.Fatalf("%d rewarded", rewarded)
+		}
+		if a.Beacon.Valid && a.Beacon.Reason != "" {
+			t.Fatal("valid beacon with a reason")
+		}
+	})
+}
+
+// receipt15 is a receipt of one beacon and 14 valid witnesses.
+func receipt15(b *testing.B) (*world, *hexproofv1.PocReceipt) {
+	w := newWorld(b)
+	w.add(b, "a", 0, 0)
+	var names []string
+	for i := 0; i < 14; i++ {
+		n := string(rune('A'+i)) + "-witness"
+		w.add(b, n, 1000+float64(i)*900, float64(i*25))
+		names = append(names, n)
+	}
+	r := w.receipt(b, "a", names...)
+	res := verify(w, testParams(), r)
+	if !res.Beacon.Valid || len(res.RewardedWitnesses()) != 14 {
+		b.Fatalf("fixture receipt not fully valid: %+v", res)
+	}
+	return w, r
+}
+
+// BenchmarkVerifyReceipt verifies a receipt of 1 beacon + 14 witnesses with
+// every rule (batch signature verification, sign-bytes encoding, H3
+// distances, path loss). Compare witness_reports/s with
+// BenchmarkRawEd25519's.
+func BenchmarkVerifyReceipt(b *testing.B) {
+	w, r := receipt15(b)
+	p := testParams()
+	now := Now{Height: nowHeight, TimeMs: nowTimeMs}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Verify(w, p, now, r)
+	}
+	b.ReportMetric(float64(b.N*15)/b.Elapsed().Seconds(), "reports/s")
+}
+
+// BenchmarkRawEd25519 is the baseline: crypto/ed25519.Verify of the same 15
+// signatures over precomputed sign bytes, nothing else.
+func BenchmarkRawEd25519(b *testing.B) {
+	_, r := receipt15(b)
+	type item struct{ pub, msg, sig []byte }
+	var items []item
+	add := func(d identity.Domain, pub []byte, m signed) {
+		msg, err := signBytes(d, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		items = append(items, item{pub, msg, m.GetSignature()})
+	}
+	add(identity.DomainBeacon, r.Beacon.Hotspot, r.Beacon)
+	for _, wr := range r.Witnesses {
+		add(identity.DomainWitness, wr.Hotspot, wr)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, it := range items {
+			if !ed25519.Verify(it.pub, it.msg, it.sig) {
+				b.Fatal("bad signature")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "reports/s")
+}
