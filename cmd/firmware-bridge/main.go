@@ -1,16 +1,42 @@
-// Command firmware-bridge is a Hexproof binary; see README.md.
+// Command firmware-bridge bridges Semtech's UDP packet forwarder (GWMP) to
+// MQTT, compatible with ChirpStack Gateway Bridge v4. See
+// docs/firmware-bridge.md; `firmware-bridge --help` lists every flag.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hexproof/hexproof/firmware-bridge/app"
+	"github.com/hexproof/hexproof/internal/config"
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "--help" || os.Args[1] == "-h" || os.Args[1] == "help") {
-		fmt.Println("usage: firmware-bridge [flags]\n\nfirmware-bridge is being built; see README.md for its status.")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, config.ErrHelp) {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "firmware-bridge: not built yet; see README.md")
-	os.Exit(2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "firmware-bridge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := app.Load(args, os.Getenv, stdout)
+	if err != nil {
+		return err
+	}
+	logger, err := cfg.Logger(stderr)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx, cfg, logger, nil, nil)
 }
