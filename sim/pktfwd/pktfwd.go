@@ -92,7 +92,8 @@ type Forwarder struct {
 
 // New returns a forwarder sending from conn (bound by the caller, e.g. to
 // 127.0.0.1:0). It owns conn: Run closes it. onTx, when not nil, is called
-// with every downlink transmitted (outcome NONE), from Run's goroutine.
+// with every downlink transmitted (outcome NONE), from Run's goroutine,
+// before the TX_ACK goes out.
 func New(cfg Config, conn net.PacketConn, logger *slog.Logger, onTx func(Downlink)) (*Forwarder, error) {
 	if cfg.Server == "" {
 		return nil, errors.New("packet forwarder needs a server address (host:port)")
@@ -362,6 +363,11 @@ func (f *Forwarder) pullResp(p gwmp.Packet) {
 	if f.cfg.TxOutcome != nil {
 		d.Outcome = f.cfg.TxOutcome(d)
 	}
+	// The radio world learns of the frame before the server learns of the
+	// outcome, so whoever waits for the TX_ACK finds the frame delivered.
+	if d.Outcome == gwmp.TxNone && f.onTx != nil {
+		f.onTx(d)
+	}
 	ack := gwmp.NewTxAck(p.Token, f.cfg.GatewayEUI, d.Outcome)
 	if _, err := f.conn.WriteTo(ack.Marshal(), f.server); err != nil {
 		f.log.Debug("send TX_ACK", "err", err)
@@ -375,7 +381,4 @@ func (f *Forwarder) pullResp(p gwmp.Packet) {
 	}
 	f.mu.Unlock()
 	f.log.Debug("downlink", "token", p.Token, "outcome", d.Outcome, "at", d.At)
-	if d.Outcome == gwmp.TxNone && f.onTx != nil {
-		f.onTx(d)
-	}
 }
