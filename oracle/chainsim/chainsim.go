@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -61,6 +62,9 @@ type Network struct {
 	t0       time.Time
 	// RewardsByEpoch[e][address] is the amount paid to that hotspot.
 	RewardsByEpoch map[int64]map[string]int64
+	verdicts       map[string]*indexer.Verdict
+	epochs         map[int64]*indexer.EpochSummary
+	ouis           []indexer.OUI
 }
 
 // New generates the whole history at once.
@@ -81,7 +85,8 @@ func New(cfg Config) (*Network, error) {
 		cfg.Lat, cfg.Lng = 52.52, 13.405
 	}
 	n := &Network{cfg: cfg, nonces: map[string]uint64{}, rng: rand.New(rand.NewPCG(cfg.Seed, 7)),
-		t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), RewardsByEpoch: map[int64]map[string]int64{}}
+		t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), RewardsByEpoch: map[int64]map[string]int64{},
+		verdicts: map[string]*indexer.Verdict{}, epochs: map[int64]*indexer.EpochSummary{}}
 	if err := n.generate(); err != nil {
 		return nil, err
 	}
@@ -194,7 +199,10 @@ func (n *Network) generate() error {
 	n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_OuiCreate{OuiCreate: &hexproofv1.OuiCreate{Config: &hexproofv1.OuiConfig{
 		NetId: 0x24, MaxCopies: 2, DevaddrRanges: []*hexproofv1.DevAddrRange{{Start: 0x48000000, End: 0x480000ff}},
 		Routers: []*hexproofv1.RouterEndpoint{{Endpoint: "router.example:9000", PublicKey: router.PublicKey()}}}}}}),
-		indexer.TxResult{Events: []indexer.Event{ev(indexer.EventOuiCreate, "oui", "1")}})
+		indexer.TxResult{})
+	cfgJSON, _ := json.Marshal(map[string]any{"net_id": 0x24, "max_copies": 2})
+	n.ouis = []indexer.OUI{{OUI: 1, Owner: owner.Address().String(), Payer: owner.Address().String(), NetID: 0x24, ConfigJSON: cfgJSON,
+		EscrowDC: 100000 - 250, Created: b.Height, Updated: b.Height}}
 	n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_BurnForDc{BurnForDc: &hexproofv1.BurnForDc{Amount: 1_000_000, Target: &hexproofv1.BurnForDc_Oui{Oui: 1}}}}),
 		indexer.TxResult{Events: []indexer.Event{ev(indexer.EventBurnForDC, "dc", "100000")}})
 	n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_Transfer{Transfer: &hexproofv1.Transfer{To: router.PublicKey(), Amount: 1 << 62}}}),
@@ -203,7 +211,7 @@ func (n *Network) generate() error {
 		v := &hexproofv1.Voucher{ChainId: n.cfg.ChainID, Oui: 1, Router: router.PublicKey(), Hotspot: n.Hotspots[0].Key.PublicKey(), Epoch: 0, Dc: 250, Packets: 200}
 		n.sign(router, identity.DomainVoucher, v)
 		n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_VoucherClaim{VoucherClaim: &hexproofv1.VoucherClaim{Voucher: v}}}),
-			indexer.TxResult{Events: []indexer.Event{ev(indexer.EventVoucherClaim, "paid_dc", "250")}})
+			indexer.TxResult{})
 	}
 	// PoC: each block carries receipts; epoch ends pay everyone who took part.
 	oracleKey := n.key(1<<40 + 2)
@@ -223,6 +231,7 @@ func (n *Network) generate() error {
 			n.sign(beaconer.Key, identity.DomainBeacon, bc)
 			rc := &hexproofv1.PocReceipt{Beacon: bc}
 			res := indexer.TxResult{Events: []indexer.Event{ev(indexer.EventBeacon, "valid", "true", "reason", "")}}
+			verdict := &indexer.Verdict{Valid: true}
 			used := map[int]bool{bi: true}
 			for w := 0; w < n.cfg.Witnesses && len(used) < len(n.Hotspots); w++ {
 				wi := n.rng.IntN(len(n.Hotspots))
@@ -243,29 +252,83 @@ func (n *Network) generate() error {
 					earned[n.Hotspots[wi].Key.Address().String()] += 10
 				}
 				res.Events = append(res.Events, ev(indexer.EventWitness, "index", strconv.Itoa(w), "hotspot", n.Hotspots[wi].Key.Address().String(), "valid", valid, "reason", reason))
+				verdict.Witnesses = append(verdict.Witnesses, indexer.WitnessVerdict{Witness: n.Hotspots[wi].Key.Address().String(), Valid: valid == "true", Reason: reason})
 				n.Counts.Witnesses++
 			}
 			earned[beaconer.Key.Address().String()] += 40
+			n.verdicts[string(payload)] = verdict
+			if r%2 == 1 {
+				// Odd receipts carry no events: the indexer asks the chain.
+				res.Events = nil
+			}
 			n.add(b, n.tx(oracleKey, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_PocReceipt{PocReceipt: rc}}), res)
 			n.Counts.Receipts++
 		}
 		if b.Height%int64(n.cfg.EpochBlocks) == 0 {
-			epoch := b.Height/int64(n.cfg.EpochBlocks) - 1
-			n.RewardsByEpoch[epoch] = map[string]int64{}
+			epoch := uint64(b.Height/int64(n.cfg.EpochBlocks) - 1)
+			sum := &indexer.EpochSummary{Epoch: epoch, StartHeight: b.Height - int64(n.cfg.EpochBlocks) + 1, EndHeight: b.Height, Emission: 1_000_000}
+			n.RewardsByEpoch[int64(epoch)] = map[string]int64{}
+			var paid uint64
 			for _, hs := range n.Hotspots { // in hotspot order: deterministic
 				a := hs.Key.Address().String()
 				if amt := earned[a]; amt > 0 {
-					b.Events = append(b.Events, ev(indexer.EventReward, "epoch", strconv.FormatInt(epoch, 10), "account", hs.Owner.Address().String(),
-						"hotspot", a, "kind", "poc", "amount", strconv.FormatInt(amt, 10)))
-					n.RewardsByEpoch[epoch][a] = amt
+					sum.Hotspots = append(sum.Hotspots, indexer.HotspotReward{Hotspot: a, Owner: hs.Owner.Address().String(),
+						Beacon: uint64(amt), Total: uint64(amt), Beacons: 1, HexScale: "1"})
+					n.RewardsByEpoch[int64(epoch)][a] = amt
+					paid += uint64(amt)
 					n.Counts.Rewards++
 				}
 			}
+			sum.BeaconPool = paid
+			sum.ValidatorPool = 1_000_000 - paid
+			sum.RewardedHotspots = uint64(len(sum.Hotspots))
+			sum.Accounts = []indexer.AccountReward{{Account: oracleKey.Address().String(), Kind: "validator", Amount: 1_000_000 - paid}}
+			n.epochs[b.Height] = sum
 			earned = map[string]int64{}
 		}
 	}
 	return nil
 }
+
+// BeaconVerdict implements indexer.Enricher.
+func (n *Network) BeaconVerdict(_ context.Context, b *hexproofv1.BeaconReport) (*indexer.Verdict, error) {
+	return n.verdicts[string(b.GetPayload())], nil
+}
+
+// EpochEndedAt implements indexer.Enricher.
+func (n *Network) EpochEndedAt(_ context.Context, h int64) (uint64, bool, error) {
+	e, ok := n.epochs[h]
+	if !ok {
+		return 0, false, nil
+	}
+	return e.Epoch, true, nil
+}
+
+// Epoch implements indexer.Enricher: the rewards of the asked hotspots only,
+// as the chain's per-hotspot queries would give.
+func (n *Network) Epoch(_ context.Context, epoch uint64, hotspots []string) (*indexer.EpochSummary, error) {
+	for _, e := range n.epochs {
+		if e.Epoch != epoch {
+			continue
+		}
+		ask := map[string]bool{}
+		for _, h := range hotspots {
+			ask[h] = true
+		}
+		out := *e
+		out.Hotspots = nil
+		for _, h := range e.Hotspots {
+			if ask[h.Hotspot] {
+				out.Hotspots = append(out.Hotspots, h)
+			}
+		}
+		return &out, nil
+	}
+	return nil, fmt.Errorf("epoch %d not ended", epoch)
+}
+
+// OUIs implements indexer.Enricher.
+func (n *Network) OUIs(context.Context) ([]indexer.OUI, error) { return n.ouis, nil }
 
 // SetLatest makes the chain look shorter (a growing chain in tests).
 func (n *Network) SetLatest(h int64) {

@@ -1,6 +1,7 @@
 package indexer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -10,19 +11,16 @@ import (
 
 	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
-// Event types and attributes the indexer maps into typed tables. Everything
-// else is still kept in the events table.
+// Optional events: when a receipt's result carries them the indexer uses
+// them and does not ask the chain. Every event is kept in the events table
+// either way.
 const (
-	EventBeacon       = "poc_beacon"    // valid, reason
-	EventWitness      = "poc_witness"   // index, valid, reason
-	EventReward       = "reward"        // epoch, account, hotspot, kind, amount
-	EventBurnForDC    = "burn_for_dc"   // dc
-	EventOuiCreate    = "oui_create"    // oui
-	EventVoucherClaim = "voucher_claim" // paid_dc
+	EventBeacon    = "poc_beacon"  // attributes: valid, reason
+	EventWitness   = "poc_witness" // attributes: index, valid, reason
+	EventBurnForDC = "burn_for_dc" // attribute dc: data credits minted
 )
 
 // rows is what one block adds to the database.
@@ -33,15 +31,25 @@ type rows struct {
 	txs       [][]any
 	events    [][]any
 	locations [][]any
-	beacons   [][]any
-	witnesses [][]any
-	rewards   [][]any
 	burns     [][]any
 	claims    [][]any
+	receipts  []*receipt
 	// state holds ordered statements for the current-state tables.
-	state []stmt
-	// receipts counts PoC receipts (for metrics and benchmarks).
-	receipts int
+	state      []stmt
+	ouiTouched bool
+	adds       []string
+	epoch      *EpochSummary
+	// receipt rows, built once by receiptRows.
+	beaconRows, witnessRows [][]any
+	built                   bool
+}
+
+type receipt struct {
+	height    int64
+	idx       int32
+	submitter string
+	rc        *hexproofv1.PocReceipt
+	verdict   *Verdict
 }
 
 type stmt struct {
@@ -52,18 +60,19 @@ type stmt struct {
 func addr(b []byte) string {
 	a, err := identity.AddressFromBytes(b)
 	if err != nil {
-		return "invalid:" + fmt.Sprintf("%x", b)
+		return fmt.Sprintf("invalid:%x", b)
 	}
 	return a.String()
 }
 
-// TxKind names the payload of a TxBody.
+// TxKind names the payload of a TxBody ("poc_receipt", "transfer", ...).
 func TxKind(body *hexproofv1.TxBody) string {
-	if body.GetPayload() == nil {
+	r := body.ProtoReflect()
+	fd := r.WhichOneof(r.Descriptor().Oneofs().ByName("payload"))
+	if fd == nil {
 		return "empty"
 	}
-	name := string(body.ProtoReflect().WhichOneof(body.ProtoReflect().Descriptor().Oneofs().ByName("payload")).Name())
-	return name
+	return string(fd.Name())
 }
 
 func attrsJSON(e Event) []byte {
@@ -75,13 +84,16 @@ func attrsJSON(e Event) []byte {
 	return b
 }
 
-func parseBool(s string) bool { b, _ := strconv.ParseBool(s); return b }
-
-func millis(ms uint64) time.Time { return time.UnixMilli(int64(ms)).UTC() }
+func millis(ms uint64) time.Time {
+	if ms > 1<<53 {
+		ms = 1 << 53
+	}
+	return time.UnixMilli(int64(ms)).UTC()
+}
 
 // decode turns a block into rows. It never fails on a bad transaction: a tx
-// that does not decode is kept as kind "undecodable" so that rows still equal
-// the chain's.
+// that does not decode is kept as kind "undecodable" so that rows still
+// equal the chain's.
 func decode(b *Block) (*rows, error) {
 	if len(b.Results) != len(b.Txs) {
 		return nil, fmt.Errorf("block %d: %d txs but %d results", b.Height, len(b.Txs), len(b.Results))
@@ -90,9 +102,6 @@ func decode(b *Block) (*rows, error) {
 	r.blocks = append(r.blocks, []any{b.Height, b.Hash, b.Time.UTC(), int32(len(b.Txs))})
 	for i, e := range b.Events {
 		r.events = append(r.events, []any{b.Height, int32(-1), int32(i), e.Type, attrsJSON(e)})
-		if e.Type == EventReward {
-			r.addReward(b.Height, e)
-		}
 	}
 	for i, raw := range b.Txs {
 		res := b.Results[i]
@@ -103,10 +112,10 @@ func decode(b *Block) (*rows, error) {
 		var tx hexproofv1.Tx
 		var body hexproofv1.TxBody
 		if err := proto.Unmarshal(raw, &tx); err != nil || proto.Unmarshal(tx.GetBody(), &body) != nil {
-			r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], "", int64(0), int64(0), "undecodable", int32(res.Code), res.Log})
+			r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], "", int64(0), int64(0), "undecodable", int64(res.Code), res.Log})
 			continue
 		}
-		r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], addr(body.GetSigner()), int64(body.GetNonce()), int64(body.GetFee()), TxKind(&body), int32(res.Code), res.Log})
+		r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], addr(body.GetSigner()), int64(body.GetNonce()), int64(body.GetFee()), TxKind(&body), int64(res.Code), res.Log})
 		if res.Code != 0 {
 			continue // rejected: no state change
 		}
@@ -124,26 +133,15 @@ func firstEvent(res TxResult, typ string) (Event, bool) {
 	return Event{}, false
 }
 
-func attrInt(res TxResult, typ, key string) (int64, bool) {
-	e, ok := firstEvent(res, typ)
-	if !ok {
-		return 0, false
-	}
-	v, ok := e.Get(key)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
-}
-
 func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) {
 	signer := addr(body.GetSigner())
 	switch p := body.GetPayload().(type) {
 	case *hexproofv1.TxBody_HotspotAdd:
+		hs := addr(p.HotspotAdd.GetHotspot())
+		r.adds = append(r.adds, hs)
 		r.state = append(r.state, stmt{`INSERT INTO hotspots (address, owner, mode, added_height, updated_height)
 			VALUES ($1, $2, $3, $4, $4) ON CONFLICT (address) DO NOTHING`,
-			[]any{addr(p.HotspotAdd.GetHotspot()), signer, modeName(p.HotspotAdd.GetMode()), h}})
+			[]any{hs, signer, modeName(p.HotspotAdd.GetMode()), h}})
 	case *hexproofv1.TxBody_AssertLocation:
 		a := p.AssertLocation
 		hs := addr(a.GetHotspot())
@@ -154,109 +152,144 @@ func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) 
 	case *hexproofv1.TxBody_HotspotTransfer:
 		r.state = append(r.state, stmt{`UPDATE hotspots SET owner = $2, updated_height = $3 WHERE address = $1`,
 			[]any{addr(p.HotspotTransfer.GetHotspot()), addr(p.HotspotTransfer.GetNewOwner()), h}})
-	case *hexproofv1.TxBody_OuiCreate:
-		oui, ok := attrInt(res, EventOuiCreate, "oui")
-		if !ok {
-			return // the chain did not say which number it assigned
-		}
-		c := p.OuiCreate.GetConfig()
-		r.state = append(r.state, stmt{`INSERT INTO ouis (oui, owner, payer, net_id, config, created_height, updated_height)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (oui) DO NOTHING`,
-			[]any{oui, signer, payerOf(c, signer), int64(c.GetNetId()), ouiJSON(c), h}})
-	case *hexproofv1.TxBody_OuiUpdate:
-		c := p.OuiUpdate.GetConfig()
-		r.state = append(r.state, stmt{`UPDATE ouis SET payer = $2, net_id = $3, config = $4, updated_height = $5 WHERE oui = $1`,
-			[]any{int64(p.OuiUpdate.GetOui()), payerOf(c, signer), int64(c.GetNetId()), ouiJSON(c), h}})
+	case *hexproofv1.TxBody_OuiCreate, *hexproofv1.TxBody_OuiUpdate:
+		r.ouiTouched = true
 	case *hexproofv1.TxBody_BurnForDc:
 		bd := p.BurnForDc
-		dc, _ := attrInt(res, EventBurnForDC, "dc")
+		var dc int64
+		if e, ok := firstEvent(res, EventBurnForDC); ok {
+			v, _ := e.Get("dc")
+			dc, _ = strconv.ParseInt(v, 10, 64)
+		}
 		account := ""
 		if acc := bd.GetAccount(); acc != nil {
 			account = addr(acc)
 		}
 		r.burns = append(r.burns, []any{h, i, signer, int64(bd.GetAmount()), dc, account, int64(bd.GetOui())})
 		if _, ok := bd.GetTarget().(*hexproofv1.BurnForDc_Oui); ok {
-			r.state = append(r.state, stmt{`UPDATE ouis SET dc_escrow = dc_escrow + $2, dc_burned = dc_burned + $2 WHERE oui = $1`,
-				[]any{int64(bd.GetOui()), dc}})
+			r.ouiTouched = true
 		}
 	case *hexproofv1.TxBody_VoucherClaim:
 		v := p.VoucherClaim.GetVoucher()
-		paid, _ := attrInt(res, EventVoucherClaim, "paid_dc")
-		r.claims = append(r.claims, []any{h, i, signer, int64(v.GetOui()), addr(v.GetRouter()), addr(v.GetHotspot()), int64(v.GetEpoch()), int64(v.GetDc()), int64(v.GetPackets()), paid})
-		r.state = append(r.state, stmt{`UPDATE ouis SET dc_escrow = dc_escrow - $2, dc_used = dc_used + $2 WHERE oui = $1`,
-			[]any{int64(v.GetOui()), paid}})
+		r.claims = append(r.claims, []any{h, i, signer, int64(v.GetOui()), addr(v.GetRouter()), addr(v.GetHotspot()), int64(v.GetEpoch()), int64(v.GetDc()), int64(v.GetPackets())})
+		r.ouiTouched = true
 	case *hexproofv1.TxBody_PocReceipt:
-		r.addReceipt(h, i, signer, p.PocReceipt, res)
+		rc := &receipt{height: h, idx: i, submitter: signer, rc: p.PocReceipt, verdict: verdictFromEvents(res)}
+		r.receipts = append(r.receipts, rc)
 	}
 }
 
-func (r *rows) addReceipt(h int64, i int32, submitter string, rc *hexproofv1.PocReceipt, res TxResult) {
-	r.receipts++
-	bc := rc.GetBeacon()
-	beaconer := addr(bc.GetHotspot())
-	valid, reason := true, ""
-	if e, ok := firstEvent(res, EventBeacon); ok {
-		v, _ := e.Get("valid")
-		valid = parseBool(v)
-		reason, _ = e.Get("reason")
+// verdictFromEvents reads the optional PoC events; nil when absent.
+func verdictFromEvents(res TxResult) *Verdict {
+	e, ok := firstEvent(res, EventBeacon)
+	if !ok {
+		return nil
 	}
-	type verdict struct {
-		valid  bool
-		reason string
-	}
-	verdicts := map[int]verdict{}
+	v := &Verdict{}
+	val, _ := e.Get("valid")
+	v.Valid, _ = strconv.ParseBool(val)
+	v.Reason, _ = e.Get("reason")
 	for _, e := range res.Events {
 		if e.Type != EventWitness {
 			continue
 		}
 		idx, _ := e.Get("index")
 		n, err := strconv.Atoi(idx)
-		if err != nil {
+		if err != nil || n < 0 || n > 1<<16 {
 			continue
 		}
-		v, _ := e.Get("valid")
-		rs, _ := e.Get("reason")
-		verdicts[n] = verdict{parseBool(v), rs}
+		for len(v.Witnesses) <= n {
+			v.Witnesses = append(v.Witnesses, WitnessVerdict{Reason: "not_reported"})
+		}
+		val, _ := e.Get("valid")
+		w := WitnessVerdict{}
+		w.Witness, _ = e.Get("hotspot")
+		w.Valid, _ = strconv.ParseBool(val)
+		w.Reason, _ = e.Get("reason")
+		v.Witnesses[n] = w
 	}
-	r.beacons = append(r.beacons, []any{h, i, beaconer, submitter, int64(bc.GetEntropyHeight()), bc.GetPayload(),
-		int64(bc.GetFrequencyHz()), bc.GetDatarate(), bc.GetTxPowerDbm(), millis(bc.GetTransmittedAtMs()), valid, reason, int32(len(rc.GetWitnesses()))})
-	for j, w := range rc.GetWitnesses() {
-		v, ok := verdicts[j]
-		if !ok {
-			v = verdict{valid: valid, reason: "not_reported"}
-			if valid {
-				v.reason = ""
+	return v
+}
+
+// enrich asks the chain for the verdicts the block's events did not carry.
+func (r *rows) enrich(ctx context.Context, en Enricher) error {
+	if en == nil {
+		return nil
+	}
+	for _, rc := range r.receipts {
+		if rc.verdict != nil {
+			continue
+		}
+		v, err := en.BeaconVerdict(ctx, rc.rc.GetBeacon())
+		if err != nil {
+			return fmt.Errorf("verdict of receipt at %d/%d: %w", rc.height, rc.idx, err)
+		}
+		rc.verdict = v
+	}
+	return nil
+}
+
+// receiptRows turns receipts into the COPY rows of beacons and witnesses.
+func (r *rows) receiptRows() (beacons, witnesses [][]any) {
+	if r.built {
+		return r.beaconRows, r.witnessRows
+	}
+	defer func() { r.beaconRows, r.witnessRows, r.built = beacons, witnesses, true }()
+	for _, rc := range r.receipts {
+		bc := rc.rc.GetBeacon()
+		beaconer := addr(bc.GetHotspot())
+		v := rc.verdict
+		if v == nil {
+			v = &Verdict{Reason: "verdict_unavailable"}
+		}
+		beacons = append(beacons, []any{rc.height, rc.idx, beaconer, rc.submitter, int64(bc.GetEntropyHeight()), bc.GetPayload(),
+			int64(bc.GetFrequencyHz()), bc.GetDatarate(), bc.GetTxPowerDbm(), millis(bc.GetTransmittedAtMs()), v.Valid, v.Reason, int32(len(rc.rc.GetWitnesses()))})
+		ws := rc.rc.GetWitnesses()
+		inOrder := len(v.Witnesses) == len(ws)
+		byAddr := map[string]WitnessVerdict{}
+		if !inOrder {
+			for _, wv := range v.Witnesses {
+				if _, dup := byAddr[wv.Witness]; !dup {
+					byAddr[wv.Witness] = wv
+				}
 			}
 		}
-		rm := w.GetRadio()
-		r.witnesses = append(r.witnesses, []any{h, i, int32(j), beaconer, addr(w.GetHotspot()), rm.GetRssiDbm(), rm.GetSnrCb(),
-			int64(rm.GetFrequencyHz()), millis(rm.GetReceivedAtMs()), v.valid, v.reason})
+		for j, w := range ws {
+			wa := addr(w.GetHotspot())
+			var wv WitnessVerdict
+			var ok bool
+			if inOrder {
+				wv, ok = v.Witnesses[j], true
+			} else {
+				wv, ok = byAddr[wa]
+			}
+			if !ok {
+				wv = WitnessVerdict{Reason: "verdict_unavailable"}
+			}
+			rm := w.GetRadio()
+			witnesses = append(witnesses, []any{rc.height, rc.idx, int32(j), beaconer, wa, rm.GetRssiDbm(), rm.GetSnrCb(),
+				int64(rm.GetFrequencyHz()), millis(rm.GetReceivedAtMs()), wv.Valid, wv.Reason})
+		}
 	}
+	return beacons, witnesses
 }
 
-func (r *rows) addReward(h int64, e Event) {
-	get := func(k string) string { v, _ := e.Get(k); return v }
-	epoch, err1 := strconv.ParseInt(get("epoch"), 10, 64)
-	amount, err2 := strconv.ParseInt(get("amount"), 10, 64)
-	if err1 != nil || err2 != nil {
-		return
+func (r *rows) epochRows() (epochs, hotspots, accounts [][]any) {
+	e := r.epoch
+	if e == nil {
+		return nil, nil, nil
 	}
-	r.rewards = append(r.rewards, []any{epoch, h, get("account"), get("hotspot"), get("kind"), amount})
-}
-
-func payerOf(c *hexproofv1.OuiConfig, signer string) string {
-	if len(c.GetPayer()) == 0 {
-		return signer
+	ep := int64(e.Epoch)
+	epochs = [][]any{{ep, e.StartHeight, e.EndHeight, int64(e.Emission), int64(e.BeaconPool), int64(e.WitnessPool), int64(e.DataPool),
+		int64(e.ValidatorPool), int64(e.OraclePool), int64(e.Remainder), int64(e.RewardedHotspots)}}
+	for _, h := range e.Hotspots {
+		hotspots = append(hotspots, []any{ep, h.Hotspot, h.Owner, int64(h.Beacon), int64(h.Witness), int64(h.Data), int64(h.Total),
+			int64(h.Beacons), int64(h.Witnesses), int64(h.DataDC), h.BeaconUnits, h.WitnessUnits, h.HexScale})
 	}
-	return addr(c.GetPayer())
-}
-
-func ouiJSON(c *hexproofv1.OuiConfig) []byte {
-	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(c)
-	if err != nil {
-		return []byte("{}")
+	for _, a := range e.Accounts {
+		accounts = append(accounts, []any{ep, a.Account, a.Kind, int64(a.Amount)})
 	}
-	return b
+	return epochs, hotspots, accounts
 }
 
 func modeName(m hexproofv1.HotspotMode) string {

@@ -31,12 +31,14 @@ type Indexer struct {
 	log  *slog.Logger
 	pool *pgxpool.Pool
 	src  Source
+	en   Enricher
 	// onBatch, when set, is called after each committed batch (tests).
 	onBatch func(height int64)
 }
 
-// New returns an indexer; nothing runs until Run or Step.
-func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, src Source) *Indexer {
+// New returns an indexer reading blocks from src and verdicts, rewards and
+// OUIs from en (nil: blocks only); nothing runs until Run or Step.
+func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, src Source, en Enricher) *Indexer {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
 	}
@@ -49,7 +51,7 @@ func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, src Source) *Index
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = time.Second
 	}
-	return &Indexer{cfg: cfg, log: logger, pool: pool, src: src}
+	return &Indexer{cfg: cfg, log: logger, pool: pool, src: src, en: en}
 }
 
 // ErrChainMismatch is returned when the database was indexed from another chain.
@@ -126,6 +128,9 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 			if err != nil {
 				return err
 			}
+			if err := r.enrich(gctx, ix.en); err != nil {
+				return err
+			}
 			blocks[h-cursor-1] = r
 			return nil
 		})
@@ -136,11 +141,15 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 	if chainID != "" && blocks[0].chainID != chainID {
 		return Stats{}, fmt.Errorf("%w: it was indexed from chain %q but the node serves %q; use another database or schema", ErrChainMismatch, chainID, blocks[0].chainID)
 	}
+	ouis, err := ix.enrichBatch(ctx, blocks)
+	if err != nil {
+		return Stats{}, err
+	}
 	st := Stats{Blocks: len(blocks), Height: to}
 	for _, b := range blocks {
-		st.Receipts += b.receipts
+		st.Receipts += len(b.receipts)
 	}
-	if err := ix.write(ctx, cursor, blocks); err != nil {
+	if err := ix.write(ctx, cursor, blocks, ouis); err != nil {
 		return Stats{}, err
 	}
 	ix.log.Debug("indexed", "from", cursor+1, "to", to, "receipts", st.Receipts)
@@ -148,6 +157,61 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 		ix.onBatch(to)
 	}
 	return st, nil
+}
+
+// enrichBatch adds epoch rewards to the blocks that end an epoch and reads
+// the OUIs when a block changed one.
+func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, error) {
+	if ix.en == nil {
+		return nil, nil
+	}
+	var known []string
+	loaded := false
+	var added []string
+	touched := false
+	for _, b := range blocks {
+		added = append(added, b.adds...)
+		touched = touched || b.ouiTouched
+		epoch, ended, err := ix.en.EpochEndedAt(ctx, b.height)
+		if err != nil {
+			return nil, fmt.Errorf("epoch at %d: %w", b.height, err)
+		}
+		if !ended {
+			continue
+		}
+		if !loaded {
+			if known, err = ix.hotspotAddresses(ctx); err != nil {
+				return nil, err
+			}
+			loaded = true
+		}
+		all := append(append([]string(nil), known...), added...)
+		sum, err := ix.en.Epoch(ctx, epoch, all)
+		if err != nil {
+			return nil, fmt.Errorf("rewards of epoch %d: %w", epoch, err)
+		}
+		b.epoch = sum
+	}
+	if !touched {
+		return nil, nil
+	}
+	ouis, err := ix.en.OUIs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read OUIs: %w", err)
+	}
+	return ouis, nil
+}
+
+func (ix *Indexer) hotspotAddresses(ctx context.Context) ([]string, error) {
+	rs, err := ix.pool.Query(ctx, `SELECT address FROM hotspots ORDER BY address`)
+	if err != nil {
+		return nil, fmt.Errorf("list hotspots: %w", err)
+	}
+	out, err := pgx.CollectRows(rs, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list hotspots: %w", err)
+	}
+	return out, nil
 }
 
 var copyTables = []struct {
@@ -159,15 +223,21 @@ var copyTables = []struct {
 	{"txs", []string{"height", "idx", "hash", "signer", "nonce", "fee", "kind", "code", "log"}, func(r *rows) [][]any { return r.txs }},
 	{"events", []string{"height", "tx_idx", "idx", "type", "attrs"}, func(r *rows) [][]any { return r.events }},
 	{"hotspot_locations", []string{"hotspot", "height", "tx_idx", "location", "gain_ddbi", "elevation_m", "region"}, func(r *rows) [][]any { return r.locations }},
-	{"beacons", []string{"height", "tx_idx", "hotspot", "submitter", "entropy_height", "payload", "frequency_hz", "datarate", "tx_power_dbm", "transmitted_at", "valid", "reason", "witnesses"}, func(r *rows) [][]any { return r.beacons }},
-	{"witnesses", []string{"height", "tx_idx", "idx", "beaconer", "hotspot", "rssi_dbm", "snr_cb", "frequency_hz", "received_at", "valid", "reason"}, func(r *rows) [][]any { return r.witnesses }},
-	{"rewards", []string{"epoch", "height", "account", "hotspot", "kind", "amount"}, func(r *rows) [][]any { return r.rewards }},
+	{"beacons", []string{"height", "tx_idx", "hotspot", "submitter", "entropy_height", "payload", "frequency_hz", "datarate", "tx_power_dbm", "transmitted_at", "valid", "reason", "witnesses"},
+		func(r *rows) [][]any { b, _ := r.receiptRows(); return b }},
+	{"witnesses", []string{"height", "tx_idx", "idx", "beaconer", "hotspot", "rssi_dbm", "snr_cb", "frequency_hz", "received_at", "valid", "reason"},
+		func(r *rows) [][]any { _, w := r.receiptRows(); return w }},
+	{"epochs", []string{"epoch", "start_height", "end_height", "emission", "beacon_pool", "witness_pool", "data_pool", "validator_pool", "oracle_pool", "remainder", "rewarded_hotspots"},
+		func(r *rows) [][]any { e, _, _ := r.epochRows(); return e }},
+	{"hotspot_rewards", []string{"epoch", "hotspot", "owner", "beacon", "witness", "data", "total", "beacons", "witnesses", "data_dc", "beacon_units", "witness_units", "hex_scale"},
+		func(r *rows) [][]any { _, h, _ := r.epochRows(); return h }},
+	{"account_rewards", []string{"epoch", "account", "kind", "amount"}, func(r *rows) [][]any { _, _, a := r.epochRows(); return a }},
 	{"dc_burns", []string{"height", "tx_idx", "signer", "amount", "dc", "account", "oui"}, func(r *rows) [][]any { return r.burns }},
-	{"voucher_claims", []string{"height", "tx_idx", "claimer", "oui", "router", "hotspot", "epoch", "dc", "packets", "paid_dc"}, func(r *rows) [][]any { return r.claims }},
+	{"voucher_claims", []string{"height", "tx_idx", "claimer", "oui", "router", "hotspot", "epoch", "dc", "packets"}, func(r *rows) [][]any { return r.claims }},
 }
 
 // write stores blocks (cursor+1 ...) and moves the cursor in one transaction.
-func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows) error {
+func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis []OUI) error {
 	tx, err := ix.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -202,6 +272,12 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows) erro
 		for _, s := range b.state {
 			batch.Queue(s.sql, s.args...)
 		}
+	}
+	for _, o := range ouis {
+		batch.Queue(`INSERT INTO ouis (oui, owner, payer, net_id, config, dc_escrow, created_height, updated_height)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (oui) DO UPDATE SET owner = $2, payer = $3, net_id = $4, config = $5, dc_escrow = $6, updated_height = $8`,
+			int64(o.OUI), o.Owner, o.Payer, int64(o.NetID), o.ConfigJSON, int64(o.EscrowDC), o.Created, o.Updated)
 	}
 	if batch.Len() > 0 {
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {

@@ -84,11 +84,14 @@ func checkMatchesChain(t *testing.T, pool *pgxpool.Pool, n *chainsim.Network) {
 		{"invalid witnesses with reason", `SELECT count(*) FROM witnesses WHERE NOT valid AND reason = 'witness_too_close'`, c.InvalidWitnesses},
 		{"hotspots", `SELECT count(*) FROM hotspots WHERE location IS NOT NULL AND region = 'EU868' AND mode = 'full'`, c.Hotspots},
 		{"location history", `SELECT count(*) FROM hotspot_locations`, c.Locations},
-		{"rewards", `SELECT count(*) FROM rewards`, c.Rewards},
+		{"rewards", `SELECT count(*) FROM hotspot_rewards`, c.Rewards},
 		{"rejected tx kept with its code", `SELECT count(*) FROM txs WHERE code = 5 AND kind = 'transfer' AND log = 'insufficient funds'`, 1},
 		{"oui escrow", `SELECT dc_escrow FROM ouis WHERE oui = 1`, 100000 - 250},
-		{"voucher claims", `SELECT count(*) FROM voucher_claims WHERE paid_dc = 250`, 1},
+		{"voucher claims", `SELECT count(*) FROM voucher_claims WHERE dc = 250`, 1},
 		{"dc burns", `SELECT count(*) FROM dc_burns WHERE dc = 100000 AND oui = 1`, 1},
+		{"epochs", `SELECT count(*) FROM epochs`, len(n.RewardsByEpoch)},
+		{"account rewards", `SELECT count(*) FROM account_rewards WHERE kind = 'validator'`, len(n.RewardsByEpoch)},
+		{"verdicts from queries and events", `SELECT count(*) FROM beacons WHERE valid AND reason = ''`, c.Receipts},
 	}
 	for _, tc := range tests {
 		if got := count(t, pool, tc.sql); got != int64(tc.want) {
@@ -97,7 +100,7 @@ func checkMatchesChain(t *testing.T, pool *pgxpool.Pool, n *chainsim.Network) {
 	}
 	for epoch, byHotspot := range n.RewardsByEpoch {
 		for hs, amt := range byHotspot {
-			if got := count(t, pool, `SELECT amount FROM rewards WHERE epoch = $1 AND hotspot = $2`, epoch, hs); got != amt {
+			if got := count(t, pool, `SELECT total FROM hotspot_rewards WHERE epoch = $1 AND hotspot = $2`, epoch, hs); got != amt {
 				t.Fatalf("epoch %d hotspot %s: reward %d, want %d", epoch, hs, got, amt)
 			}
 		}
@@ -107,7 +110,7 @@ func checkMatchesChain(t *testing.T, pool *pgxpool.Pool, n *chainsim.Network) {
 func TestIndexMatchesChain(t *testing.T) {
 	n := smallNet(t)
 	pool, _ := openStore(t, "ix-plain")
-	ix := indexer.New(indexer.Config{Batch: 16}, logging.Discard(), pool, n)
+	ix := indexer.New(indexer.Config{Batch: 16}, logging.Discard(), pool, n, n)
 	ctx := context.Background()
 	// The chain grows in two steps.
 	n.SetLatest(20)
@@ -147,7 +150,7 @@ func TestKilledConnectionResumesWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	ix := indexer.New(indexer.Config{Batch: 2, Fetchers: 2, RetryBackoff: 20 * time.Millisecond, Poll: 10 * time.Millisecond}, logging.Discard(), pool, n)
+	ix := indexer.New(indexer.Config{Batch: 2, Fetchers: 2, RetryBackoff: 20 * time.Millisecond, Poll: 10 * time.Millisecond}, logging.Discard(), pool, n, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -196,14 +199,14 @@ func TestRefusesAnotherChain(t *testing.T) {
 	pool, _ := openStore(t, "ix-other")
 	ctx := context.Background()
 	n.SetLatest(3)
-	if _, err := indexer.New(indexer.Config{}, logging.Discard(), pool, n).Step(ctx); err != nil {
+	if _, err := indexer.New(indexer.Config{}, logging.Discard(), pool, n, n).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
 	other, err := chainsim.New(chainsim.Config{ChainID: "other-chain", Seed: 2, Hotspots: 3, PocBlocks: 5, ReceiptsPerBlock: 1, Witnesses: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = indexer.New(indexer.Config{}, logging.Discard(), pool, other).Step(ctx)
+	_, err = indexer.New(indexer.Config{}, logging.Discard(), pool, other, other).Step(ctx)
 	if err == nil {
 		t.Fatal("indexing another chain into the same database must be refused")
 	}

@@ -3,6 +3,8 @@ package indexer
 import (
 	"context"
 	"time"
+
+	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
 // Block is one committed block with the results the application gave.
@@ -49,4 +51,71 @@ func (e Event) Get(key string) (string, bool) {
 type Source interface {
 	LatestHeight(ctx context.Context) (int64, error)
 	Block(ctx context.Context, height int64) (*Block, error)
+}
+
+// Verdict is the chain's judgement of one receipt's beacon and witnesses.
+type Verdict struct {
+	Valid  bool
+	Reason string
+	// Witnesses in receipt order when the chain lists them so; otherwise
+	// matched by address.
+	Witnesses []WitnessVerdict
+}
+
+// WitnessVerdict is the verdict on one witness report.
+type WitnessVerdict struct {
+	Witness string
+	Valid   bool
+	Reason  string
+}
+
+// EpochSummary is an ended epoch with its rewards.
+type EpochSummary struct {
+	Epoch                                                                  uint64
+	StartHeight, EndHeight                                                 int64
+	Emission, BeaconPool, WitnessPool, DataPool, ValidatorPool, OraclePool uint64
+	Remainder, RewardedHotspots                                            uint64
+	Hotspots                                                               []HotspotReward
+	Accounts                                                               []AccountReward
+}
+
+// HotspotReward is one hotspot's reward of an epoch with its breakdown.
+type HotspotReward struct {
+	Hotspot, Owner                      string
+	Beacon, Witness, Data, Total        uint64
+	Beacons, Witnesses, DataDC          uint64
+	BeaconUnits, WitnessUnits, HexScale string
+}
+
+// AccountReward is a validator, oracle or remainder reward.
+type AccountReward struct {
+	Account, Kind string
+	Amount        uint64
+}
+
+// OUI is the chain's current view of an OUI.
+type OUI struct {
+	OUI              uint64
+	Owner, Payer     string
+	NetID            uint32
+	ConfigJSON       []byte
+	EscrowDC         uint64
+	Created, Updated int64
+}
+
+// Enricher answers what blocks alone do not carry, from chain queries: the
+// verdicts on PoC receipts, epoch rewards and OUI state. Verdicts and
+// rewards never change once recorded, so asking later is as good as asking
+// at the height.
+type Enricher interface {
+	// BeaconVerdict returns the verdict on the receipt of beacon, or nil if
+	// the chain has none.
+	BeaconVerdict(ctx context.Context, beacon *hexproofv1.BeaconReport) (*Verdict, error)
+	// EpochEndedAt returns the epoch that ended at height, if one did.
+	EpochEndedAt(ctx context.Context, height int64) (uint64, bool, error)
+	// Epoch returns an ended epoch's summary and the rewards of the given
+	// hotspots (addresses) and of every account.
+	Epoch(ctx context.Context, epoch uint64, hotspots []string) (*EpochSummary, error)
+	// OUIs returns every OUI.
+	OUIs(ctx context.Context) ([]OUI, error)
 }

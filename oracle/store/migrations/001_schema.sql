@@ -100,18 +100,46 @@ CREATE TABLE witnesses (
 CREATE INDEX witnesses_hotspot ON witnesses (hotspot, height DESC);
 CREATE INDEX witnesses_beaconer ON witnesses (beaconer, height DESC);
 
--- One row per reward line the chain paid at an epoch end. hotspot is ''
--- for rewards that belong to no hotspot (validators, oracles).
-CREATE TABLE rewards (
+-- Epoch summaries and rewards, read from the chain when an epoch ends.
+CREATE TABLE epochs (
+    epoch             bigint PRIMARY KEY,
+    start_height      bigint NOT NULL,
+    end_height        bigint NOT NULL,
+    emission          bigint NOT NULL,
+    beacon_pool       bigint NOT NULL,
+    witness_pool      bigint NOT NULL,
+    data_pool         bigint NOT NULL,
+    validator_pool    bigint NOT NULL,
+    oracle_pool       bigint NOT NULL,
+    remainder         bigint NOT NULL,
+    rewarded_hotspots bigint NOT NULL
+);
+
+CREATE TABLE hotspot_rewards (
+    epoch         bigint NOT NULL,
+    hotspot       text NOT NULL,
+    owner         text NOT NULL,
+    beacon        bigint NOT NULL,
+    witness       bigint NOT NULL,
+    data          bigint NOT NULL,
+    total         bigint NOT NULL,
+    beacons       bigint NOT NULL,
+    witnesses     bigint NOT NULL,
+    data_dc       bigint NOT NULL,
+    beacon_units  text NOT NULL,
+    witness_units text NOT NULL,
+    hex_scale     text NOT NULL,
+    PRIMARY KEY (epoch, hotspot)
+);
+CREATE INDEX hotspot_rewards_hotspot ON hotspot_rewards (hotspot, epoch DESC);
+
+CREATE TABLE account_rewards (
     epoch   bigint NOT NULL,
-    height  bigint NOT NULL,
     account text NOT NULL,
-    hotspot text NOT NULL,
     kind    text NOT NULL,
     amount  bigint NOT NULL,
-    PRIMARY KEY (epoch, account, hotspot, kind)
+    PRIMARY KEY (epoch, account, kind)
 );
-CREATE INDEX rewards_hotspot ON rewards (hotspot, epoch DESC);
 
 CREATE TABLE ouis (
     oui            bigint PRIMARY KEY,
@@ -120,8 +148,6 @@ CREATE TABLE ouis (
     net_id         bigint NOT NULL,
     config         jsonb NOT NULL,
     dc_escrow      bigint NOT NULL DEFAULT 0,
-    dc_burned      bigint NOT NULL DEFAULT 0,
-    dc_used        bigint NOT NULL DEFAULT 0,
     created_height bigint NOT NULL,
     updated_height bigint NOT NULL
 );
@@ -147,7 +173,6 @@ CREATE TABLE voucher_claims (
     epoch   bigint NOT NULL,
     dc      bigint NOT NULL,
     packets bigint NOT NULL,
-    paid_dc bigint NOT NULL,
     PRIMARY KEY (height, tx_idx)
 );
 CREATE INDEX voucher_claims_hotspot ON voucher_claims (hotspot, height DESC);
@@ -180,5 +205,5 @@ CREATE TABLE ingest_witnesses (
 );
 
 ---- create above / drop below ----
-DROP TABLE ingest_witnesses, ingest_beacons, voucher_claims, dc_burns, ouis, rewards,
+DROP TABLE ingest_witnesses, ingest_beacons, voucher_claims, dc_burns, ouis, account_rewards, hotspot_rewards, epochs,
     witnesses, beacons, hotspot_locations, hotspots, events, txs, blocks, indexer_cursor;
