@@ -33,11 +33,12 @@ type memChain struct {
 	epoch    uint64
 	ouis     map[uint64]chainview.OUI
 	hotspots map[[32]byte]bool
+	paid     map[paidKey]uint64
 	down     bool
 }
 
 func newMemChain() *memChain {
-	return &memChain{chainID: testChainID, epoch: 7, ouis: map[uint64]chainview.OUI{}, hotspots: map[[32]byte]bool{}}
+	return &memChain{chainID: testChainID, epoch: 7, ouis: map[uint64]chainview.OUI{}, hotspots: map[[32]byte]bool{}, paid: map[paidKey]uint64{}}
 }
 
 func (c *memChain) Status(context.Context) (chainview.Status, error) {
@@ -74,6 +75,38 @@ func (c *memChain) Hotspot(_ context.Context, pub []byte) (chainview.Hotspot, er
 		return chainview.Hotspot{}, chainview.ErrNotFound
 	}
 	return chainview.Hotspot{Mode: hexproofv1.HotspotMode_HOTSPOT_MODE_FULL}, nil
+}
+
+func (c *memChain) VoucherPaid(_ context.Context, oui uint64, hotspot []byte, epoch uint64) (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return 0, errors.New("chain down")
+	}
+	var k [32]byte
+	copy(k[:], hotspot)
+	return c.paid[paidKey{oui, k, epoch}], nil
+}
+
+// claim pays a voucher like the chain does: the escrow drops by the
+// increase.
+func (c *memChain) claim(v *hexproofv1.Voucher) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var k [32]byte
+	copy(k[:], v.GetHotspot())
+	pk := paidKey{v.GetOui(), k, v.GetEpoch()}
+	inc := v.GetDc() - c.paid[pk]
+	o := c.ouis[v.GetOui()]
+	o.EscrowDC -= inc
+	c.ouis[v.GetOui()] = o
+	c.paid[pk] = v.GetDc()
+}
+
+type paidKey struct {
+	oui     uint64
+	hotspot [32]byte
+	epoch   uint64
 }
 
 func (c *memChain) setOUI(o chainview.OUI) {

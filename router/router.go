@@ -164,6 +164,7 @@ func (r *Router) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return r.voucherLoop(gctx) })
 	g.Go(func() error { return r.sweepLoop(gctx) })
+	g.Go(func() error { return r.claimsLoop(gctx) })
 	if ml := r.deps.MetricsListener; ml != nil {
 		hs := &http.Server{Handler: r.metricsMux(), ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
@@ -208,7 +209,7 @@ func (r *Router) applySnapshot(s *chainview.Snapshot) {
 		}
 		ouis = append(ouis, route.OUI{ID: o.ID, Config: o.Config})
 		ids = append(ids, o.ID)
-		r.meter.SetEscrow(o.ID, o.EscrowDC, o.PaidDC)
+		r.meter.SetEscrow(o.ID, o.EscrowDC)
 	}
 	prev := r.st.Load()
 	r.st.Store(&state{chainID: s.Status.ChainID, epoch: s.Status.Epoch, table: route.NewTable(ouis), ouis: ids})

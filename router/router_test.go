@@ -315,6 +315,7 @@ func TestDCExhaustionStopsPurchases(t *testing.T) {
 	lns := newTestLNS(t)
 	cfg := testConfig(t, map[uint64]string{1: lns.addr()})
 	cfg.ChainRefresh = 20 * time.Millisecond
+	cfg.VoucherInterval = 20 * time.Millisecond
 	tr := startRouter(t, cfg, routerKey, chain)
 	hk := newKey(t)
 	chain.onboard(hk)
@@ -324,9 +325,9 @@ func TestDCExhaustionStopsPurchases(t *testing.T) {
 	if n := len(big(0)); n != 30 {
 		t.Fatalf("frame is %d bytes", n)
 	}
-	h.send(h.uplink(big(1), -80, 0, 1)) // 2 DC, 3 left
-	h.send(h.uplink(big(2), -80, 0, 2)) // 2 DC, 1 left
-	h.send(h.uplink(big(3), -80, 0, 3)) // refused
+	h.send(h.uplink(big(1), -80, 0, 1))             // 2 DC, 3 left
+	h.send(h.uplink(big(2), -80, 0, 2))             // 2 DC, 1 left
+	h.send(h.uplink(big(3), -80, 0, 3))             // refused
 	h.send(h.uplink(joinFrame(1, 2, 3), -80, 0, 4)) // 1 DC, 0 left
 	h.send(h.uplink(joinFrame(1, 2, 4), -80, 0, 5)) // refused
 	waitCount(t, "no_dc drops", func() float64 { return tr.dropped("no_dc") }, 2)
@@ -347,14 +348,24 @@ func TestDCExhaustionStopsPurchases(t *testing.T) {
 	h.send(h.uplink(big(4), -80, 0, 6))
 	waitCount(t, "bought", func() float64 { return tr.bought(1) }, 4)
 
-	// Hotspots claim their vouchers: the chain pays 4 of the 7 promised DC
-	// out of the escrow; what is left for this router stays 0.
-	o.EscrowDC, o.PaidDC = 3, 4
-	chain.setOUI(o)
-	time.Sleep(60 * time.Millisecond)
-	if got := tr.Meter().Available(1); got != 0 {
-		t.Fatalf("available after claims = %d, want 0", got)
+	// The hotspot claims its voucher: the chain moves the 7 DC out of the
+	// escrow. The router must not count them twice: once the company buys
+	// 10 more DC, all 10 are available.
+	var v *hexproofv1.Voucher
+	for v == nil || v.GetDc() < 7 {
+		v = h.nextVoucher()
 	}
+	if v.GetDc() != 7 || v.GetPackets() != 4 {
+		t.Fatalf("voucher dc=%d packets=%d, want 7 and 4", v.GetDc(), v.GetPackets())
+	}
+	chain.claim(v)
+	o, _ = chain.OUI(t.Context(), 1)
+	if o.EscrowDC != 0 {
+		t.Fatalf("escrow after the claim = %d", o.EscrowDC)
+	}
+	o.EscrowDC = 10
+	chain.setOUI(o)
+	waitCount(t, "available DC after the claim and a purchase", func() float64 { return float64(tr.Meter().Available(1)) }, 10)
 }
 
 func TestVoucherCountersSurviveRestart(t *testing.T) {

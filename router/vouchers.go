@@ -76,3 +76,29 @@ func (r *Router) signVoucher(chainID string, c dc.Counter) *hexproofv1.Voucher {
 	r.signedMu.Unlock()
 	return v
 }
+
+// claimsPerRefresh bounds the voucher queries of one refresh.
+const claimsPerRefresh = 500
+
+// claimsLoop asks the chain, every chain refresh period, what it paid on
+// unsettled vouchers: a claim moves DC out of the escrow, and the router
+// must stop counting that DC as promised or it would count it twice.
+func (r *Router) claimsLoop(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.ChainRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			for _, c := range r.meter.Unsettled(claimsPerRefresh) {
+				paid, err := r.view.VoucherPaid(ctx, c.OUI, c.Hotspot[:], c.Epoch)
+				if err != nil {
+					r.log.Debug("read voucher claims", "oui", c.OUI, "epoch", c.Epoch, "err", err)
+					break
+				}
+				r.meter.SetPaid(c.Key, paid)
+			}
+		}
+	}
+}

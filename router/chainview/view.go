@@ -32,10 +32,6 @@ type OUI struct {
 	Config *hexproofv1.OuiConfig
 	// EscrowDC is the DC left in the OUI's escrow.
 	EscrowDC uint64
-	// PaidDC is what the chain has paid out so far on vouchers signed by
-	// this router's key for this OUI (0 if the chain can't tell; the router
-	// is then conservative).
-	PaidDC uint64
 }
 
 // Hotspot is an onboarded hotspot.
@@ -51,6 +47,16 @@ type Source interface {
 	OUI(ctx context.Context, id uint64) (OUI, error)
 	// Hotspot returns ErrNotFound for a key that is not onboarded.
 	Hotspot(ctx context.Context, pub []byte) (Hotspot, error)
+	// VoucherPaid returns the DC the chain has paid on the voucher of an
+	// OUI, hotspot and epoch (0 when never claimed).
+	VoucherPaid(ctx context.Context, oui uint64, hotspot []byte, epoch uint64) (uint64, error)
+}
+
+// VoucherPaid asks the chain what it paid on a voucher.
+func (v *View) VoucherPaid(ctx context.Context, oui uint64, hotspot []byte, epoch uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
+	defer cancel()
+	return v.src.VoucherPaid(ctx, oui, hotspot, epoch)
 }
 
 // Config tunes the view.

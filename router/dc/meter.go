@@ -29,13 +29,18 @@ type Counter struct {
 	Key
 	DC      uint64
 	Packets uint64
+	// Paid is what the chain has paid on this voucher (its claims), as last
+	// seen; not persisted (the chain is the truth).
+	Paid uint64 `json:"-"`
 }
 
 type ouiBook struct {
 	known    bool
 	escrow   uint64 // from the chain
-	paid     uint64 // from the chain: paid out on this router's vouchers
 	promised uint64 // cumulative, persisted
+	// outstanding is the sum over counters of DC - Paid: promised but not
+	// yet taken from the escrow by a claim.
+	outstanding uint64
 }
 
 // Meter is the DC ledger and voucher counter store. Safe for concurrent use.
@@ -79,6 +84,12 @@ func Open(path string) (*Meter, error) {
 	for _, o := range f.OUIs {
 		m.books[o.OUI] = &ouiBook{promised: o.Promised}
 	}
+	defer func() {
+		// Until the chain says otherwise every loaded voucher is unpaid.
+		for k, c := range m.counters {
+			m.book(k.OUI).outstanding += c.DC
+		}
+	}()
 	for _, c := range f.Counters {
 		h, err := hex.DecodeString(c.Hotspot)
 		if err != nil || len(h) != 32 {
@@ -112,14 +123,49 @@ type fileCounter struct {
 	Packets uint64 `json:"packets"`
 }
 
-// SetEscrow records what the chain says about an OUI: its escrow and what
-// it has already paid out on this router's vouchers. Available credit is
-// escrow - (promised - paid).
-func (m *Meter) SetEscrow(oui, escrow, paid uint64) {
+// SetEscrow records an OUI's escrow as the chain reports it. Available
+// credit is the escrow minus what this router promised and the chain has
+// not paid yet.
+func (m *Meter) SetEscrow(oui, escrow uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.book(oui)
-	b.known, b.escrow, b.paid = true, escrow, paid
+	b.known, b.escrow = true, escrow
+}
+
+// SetPaid records what the chain has paid on a voucher (the hotspot's
+// claims). Values only grow; a smaller one is ignored.
+func (m *Meter) SetPaid(k Key, paid uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.counters[k]
+	if c == nil {
+		return
+	}
+	paid = min(paid, c.DC)
+	if paid <= c.Paid {
+		return
+	}
+	b := m.book(k.OUI)
+	b.outstanding -= min(b.outstanding, paid-c.Paid)
+	c.Paid = paid
+}
+
+// Unsettled returns up to limit counters the chain has not fully paid, to
+// ask the chain about their claims.
+func (m *Meter) Unsettled(limit int) []Counter {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Counter
+	for _, c := range m.counters {
+		if len(out) >= limit {
+			break
+		}
+		if c.Paid < c.DC {
+			out = append(out, *c)
+		}
+	}
+	return out
 }
 
 func (m *Meter) book(oui uint64) *ouiBook {
@@ -132,14 +178,10 @@ func (m *Meter) book(oui uint64) *ouiBook {
 }
 
 func (b *ouiBook) available() uint64 {
-	out := uint64(0)
-	if b.promised > b.paid {
-		out = b.promised - b.paid
-	}
-	if out >= b.escrow {
+	if b.outstanding >= b.escrow {
 		return 0
 	}
-	return b.escrow - out
+	return b.escrow - b.outstanding
 }
 
 // Buy charges cost to k's OUI and counts one packet on k's voucher. It
@@ -155,6 +197,7 @@ func (m *Meter) Buy(k Key, cost uint64) error {
 		return ErrNoCredit
 	}
 	b.promised += cost
+	b.outstanding += cost
 	c := m.counters[k]
 	if c == nil {
 		c = &Counter{Key: k}
@@ -249,6 +292,9 @@ func (m *Meter) Flush() ([]Counter, error) {
 	}
 	for k, c := range m.counters {
 		if k.Epoch < oldest {
+			// Old enough that its claim is settled or abandoned.
+			b := m.book(k.OUI)
+			b.outstanding -= min(b.outstanding, c.DC-c.Paid)
 			delete(m.counters, k)
 			continue
 		}
