@@ -280,11 +280,11 @@ func (c *Client) Voucher(ctx context.Context, oui uint64, hotspot identity.Addre
 type TxResult struct {
 	Hash HexBytes `json:"hash"`
 	// Height is 0 until committed.
-	Height int64  `json:"height"`
-	Code   uint32 `json:"code"`
-	Log    string `json:"log"`
-	Data   HexBytes `json:"data,omitempty"`
-	GasUsed int64 `json:"gas_used"`
+	Height  int64    `json:"height"`
+	Code    uint32   `json:"code"`
+	Log     string   `json:"log"`
+	Data    HexBytes `json:"data,omitempty"`
+	GasUsed int64    `json:"gas_used"`
 }
 
 // TxError is a transaction the chain refused (CheckTx) or executed with a

@@ -59,29 +59,28 @@ func (h *HexBytes) UnmarshalText(b []byte) error {
 // String returns the hex form.
 func (h HexBytes) String() string { return hex.EncodeToString(h) }
 
-// Params are the chain parameters, set in the genesis.
+// Params are the chain parameters, set in the genesis. The proof-of-coverage
+// fields mirror chain/poc.Params (same JSON names); docs/poc.md explains them.
 type Params struct {
-	// Blocks per reward epoch; the epoch ends at heights that are multiples.
+	// Blocks per reward epoch; epoch e ends at height e*epoch_blocks.
 	EpochBlocks uint64 `json:"epoch_blocks"`
-	// A hotspot beacons at most once per this many blocks.
+
+	// A hotspot beacons at most once per this many blocks (entropy heights).
 	BeaconIntervalBlocks uint64 `json:"beacon_interval_blocks"`
 	// A block hash is valid beacon entropy for this many blocks after it.
 	EntropyValidityBlocks uint64 `json:"entropy_validity_blocks"`
-	// A witness must arrive within this many ms of the beacon's transmission.
-	WitnessDeadlineMs uint64 `json:"witness_deadline_ms"`
-	// ...and within this many ms of the first witness.
-	WitnessAfterFirstMs uint64 `json:"witness_after_first_ms"`
-	// Witnesses rewarded per beacon.
-	MaxWitnessesPerBeacon uint32 `json:"max_witnesses_per_beacon"`
-	// Largest frequency difference between beacon and witness, Hz.
-	MaxFrequencyDeltaHz uint64 `json:"max_frequency_delta_hz"`
-	// Witnesses closer than this many res-11 cells are invalid.
-	MinWitnessDistanceRes11 uint64 `json:"min_witness_distance_res11"`
-	// Witnesses farther than this are invalid, metres.
-	MaxWitnessDistanceM uint64 `json:"max_witness_distance_m"`
-	// A beaconer needs a valid witness (and a witness a valid beacon) within
-	// this many blocks to be rewarded.
-	ReciprocityBlocks uint64 `json:"reciprocity_blocks"`
+	// Reciprocity window in blocks.
+	ReciprocityWindowBlocks     uint64 `json:"reciprocity_window_blocks"`
+	WitnessMaxDelayMs           uint64 `json:"witness_max_delay_ms"`
+	WitnessMaxDelayAfterFirstMs uint64 `json:"witness_max_delay_after_first_ms"`
+	MaxClockSkewMs              uint64 `json:"max_clock_skew_ms"`
+	MaxFrequencyDeltaHz         uint64 `json:"max_frequency_delta_hz"`
+	// Minimum beaconer-witness grid distance at resolution 11.
+	MinWitnessCellDistance int64  `json:"min_witness_cell_distance"`
+	MaxWitnessDistanceM    uint64 `json:"max_witness_distance_m"`
+	MaxRssiExcessDB        int64  `json:"max_rssi_excess_db"`
+	MaxWitnessesRewarded   int    `json:"max_witnesses_rewarded"`
+	MaxWitnessesPerReceipt int    `json:"max_witnesses_per_receipt"`
 
 	// Smallest fee a transaction may offer, micro-HXP. Fees are burned.
 	MinFeeUHXP uint64 `json:"min_fee_uhxp"`
@@ -93,8 +92,6 @@ type Params struct {
 	OuiCreateFeeDC uint64 `json:"oui_create_fee_dc"`
 	// Largest OUI configuration accepted (ranges + pairs + routers).
 	MaxOuiEntries uint32 `json:"max_oui_entries"`
-	// Witness reports accepted in one PoC receipt (verified, not all rewarded).
-	MaxWitnessesPerReceipt uint32 `json:"max_witnesses_per_receipt"`
 }
 
 // Account is an account's balances. HXP is in micro-units (1 HXP = 1e6).
@@ -186,9 +183,9 @@ type Route struct {
 // BeaconReceipt is the chain's verdict on one PoC receipt.
 type BeaconReceipt struct {
 	// ID identifies the beacon (see BeaconID).
-	ID      HexBytes         `json:"id"`
+	ID       HexBytes         `json:"id"`
 	Beaconer identity.Address `json:"beaconer"`
-	Height  int64            `json:"height"`
+	Height   int64            `json:"height"`
 	// Submitter of the receipt tx (usually an oracle).
 	Submitter     identity.Address `json:"submitter"`
 	EntropyHeight uint64           `json:"entropy_height"`
@@ -203,17 +200,17 @@ type BeaconReceipt struct {
 
 // WitnessVerdict is the verdict on one witness report of a beacon.
 type WitnessVerdict struct {
-	Witness     identity.Address `json:"witness"`
-	Valid       bool             `json:"valid"`
-	Reason      string           `json:"reason,omitempty"`
+	Witness identity.Address `json:"witness"`
+	Valid   bool             `json:"valid"`
+	Reason  string           `json:"reason,omitempty"`
 	// Selected for rewards (at most max_witnesses_per_beacon are).
-	Selected    bool   `json:"selected"`
-	RssiDbm     int32  `json:"rssi_dbm"`
-	SnrCb       int32  `json:"snr_cb"`
-	FrequencyHz uint64 `json:"frequency_hz"`
+	Selected     bool   `json:"selected"`
+	RssiDbm      int32  `json:"rssi_dbm"`
+	SnrCb        int32  `json:"snr_cb"`
+	FrequencyHz  uint64 `json:"frequency_hz"`
 	ReceivedAtMs uint64 `json:"received_at_ms"`
-	Location    Cell   `json:"location"`
-	DistanceM   uint64 `json:"distance_m"`
+	Location     Cell   `json:"location"`
+	DistanceM    uint64 `json:"distance_m"`
 }
 
 // PocEntry is one beacon or witness of a hotspot, newest first in lists.
@@ -234,22 +231,29 @@ type HotspotPoC struct {
 	Entries []PocEntry       `json:"entries"`
 }
 
-// Reward is what one hotspot (or account) earned in one epoch, in micro-HXP.
+// UnitOne is 1.0 in the fixed point of reward units and density scales.
+const UnitOne uint64 = 1_000_000_000_000
+
+// Reward is what one hotspot earned in one epoch, in micro-HXP, with the
+// figures behind it (the "why" of a reward). Paid to the hotspot's owner.
 type Reward struct {
 	Epoch   uint64           `json:"epoch"`
 	Hotspot identity.Address `json:"hotspot"`
 	Owner   identity.Address `json:"owner"`
-	Beacon  uint64           `json:"beacon_uhxp"`
-	Witness uint64           `json:"witness_uhxp"`
-	Data    uint64           `json:"data_uhxp"`
-	Total   uint64           `json:"total_uhxp"`
-	// Explanation: units, scale and counts behind the figures.
-	BeaconUnits  string `json:"beacon_units,omitempty"`
-	WitnessUnits string `json:"witness_units,omitempty"`
-	HexScale     string `json:"hex_scale,omitempty"`
-	Beacons      uint64 `json:"beacons"`
-	Witnesses    uint64 `json:"witnesses"`
-	DataDC       uint64 `json:"data_dc"`
+	// Hex density scale, UnitOne fixed point.
+	Scale uint64 `json:"scale"`
+	// Valid beacons and rewarded witness reports in the epoch.
+	Beacons   uint64 `json:"beacons"`
+	Witnesses uint64 `json:"witnesses"`
+	// HIP-15 units after scaling, UnitOne fixed point.
+	BeaconUnits  uint64 `json:"beacon_units"`
+	WitnessUnits uint64 `json:"witness_units"`
+	// DC of voucher claims in the epoch.
+	DataDC  uint64 `json:"data_dc"`
+	Beacon  uint64 `json:"beacon_uhxp"`
+	Witness uint64 `json:"witness_uhxp"`
+	Data    uint64 `json:"data_uhxp"`
+	Total   uint64 `json:"total_uhxp"`
 }
 
 // Epoch summarizes one ended epoch.
@@ -257,25 +261,37 @@ type Epoch struct {
 	Epoch       uint64 `json:"epoch"`
 	StartHeight int64  `json:"start_height"`
 	EndHeight   int64  `json:"end_height"`
-	// Emission minted at the epoch end, micro-HXP; equals the pools' sum.
-	EmissionUHXP  uint64 `json:"emission_uhxp"`
+	// Emission of the schedule plus what the previous epoch left unallocated.
+	EmissionUHXP uint64 `json:"emission_uhxp"`
+	// Minted to recipients; Minted + Unallocated == Emission exactly.
+	MintedUHXP      uint64 `json:"minted_uhxp"`
+	UnallocatedUHXP uint64 `json:"unallocated_uhxp"`
+	// Basis-point split of the emission.
 	BeaconPool    uint64 `json:"beacon_pool_uhxp"`
 	WitnessPool   uint64 `json:"witness_pool_uhxp"`
 	DataPool      uint64 `json:"data_pool_uhxp"`
 	ValidatorPool uint64 `json:"validator_pool_uhxp"`
 	OraclePool    uint64 `json:"oracle_pool_uhxp"`
-	// Whatever could not be paid (no eligible recipients, rounding),
-	// credited to the remainder account so the minted total stays exact.
-	Remainder      uint64 `json:"remainder_uhxp"`
+	// Paid per pool after unused shares flowed on.
+	DataPaid         uint64 `json:"data_paid_uhxp"`
+	DataUnused       uint64 `json:"data_unused_uhxp"`
+	BeaconPaid       uint64 `json:"beacon_paid_uhxp"`
+	WitnessPaid      uint64 `json:"witness_paid_uhxp"`
+	ValidatorPaid    uint64 `json:"validator_paid_uhxp"`
+	OraclePaid       uint64 `json:"oracle_paid_uhxp"`
+	PriceUUSD        uint64 `json:"price_uusd"`
+	Beacons          uint64 `json:"beacons"`
 	RewardedHotspots uint64 `json:"rewarded_hotspots"`
 }
 
-// AccountReward is a non-hotspot reward of an epoch (validator or oracle).
+// AccountReward is a validator's or oracle's reward of an epoch.
 type AccountReward struct {
 	Epoch   uint64           `json:"epoch"`
 	Account identity.Address `json:"account"`
-	// "validator", "oracle" or "remainder".
-	Kind   string `json:"kind"`
+	// "validator" or "oracle".
+	Kind string `json:"kind"`
+	// Voting power, or receipts landed.
+	Weight uint64 `json:"weight"`
 	Amount uint64 `json:"amount_uhxp"`
 }
 
@@ -306,20 +322,24 @@ type VoucherState struct {
 	Packets uint64 `json:"packets"`
 }
 
-// DensityScale is the hex density reward scale of a cell.
+// DensityScale is the hex density reward scale of a cell (HIP-17/104),
+// computed over the hotspots asserted now.
 type DensityScale struct {
 	Cell Cell `json:"cell"`
-	// Scale as a fraction in parts per million (1000000 = no reduction).
-	ScalePPM uint64 `json:"scale_ppm"`
-	// Per resolution: clipped/unclipped counts behind the scale.
+	// UnitOne fixed point (1e12 = no reduction); 0 when no full hotspot
+	// is asserted in the cell's resolution-11 hex.
+	Scale uint64 `json:"scale"`
+	// The figures per resolution, from 11 down to the coarsest level.
 	Levels []DensityLevel `json:"levels"`
 }
 
 // DensityLevel is one resolution of a density computation.
 type DensityLevel struct {
-	Resolution int    `json:"resolution"`
-	Cell       Cell   `json:"cell"`
+	Resolution int    `json:"res"`
+	Hex        Cell   `json:"hex"`
 	Unclipped  uint64 `json:"unclipped"`
+	Occupied   uint64 `json:"occupied"`
+	Limit      uint64 `json:"limit"`
 	Clipped    uint64 `json:"clipped"`
 }
 

@@ -1,0 +1,372 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/hexproof/hexproof/chain/client"
+	"github.com/hexproof/hexproof/chain/state"
+	"github.com/hexproof/hexproof/chain/tx"
+	"github.com/hexproof/hexproof/internal/identity"
+	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
+)
+
+// Version is reported in Info; AppVersion is the state machine version.
+const (
+	Version    = "0.1.0"
+	AppVersion = 1
+)
+
+var _ abcitypes.Application = (*App)(nil)
+
+// PriceSource gives this validator's current HXP price for vote
+// extensions. ok is false when it has none (the vote extension is empty).
+type PriceSource interface {
+	PriceUUSD() (price uint64, ok bool)
+}
+
+// Config configures the application.
+type Config struct {
+	// Directory for state-sync snapshots ("" disables snapshots).
+	SnapshotDir string
+	// Take a snapshot every this many heights (0 disables).
+	SnapshotInterval int64
+	// Snapshots kept (at least 1; default 2).
+	SnapshotKeep int
+}
+
+// App is the Hexproof ABCI application.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *state.Store
+	prices PriceSource
+
+	chainID string
+
+	// checkState is the mempool's view: committed state plus the
+	// transactions CheckTx accepted since the last commit.
+	checkState *state.Cache
+	// genesis is the state InitChain built, until block 1 takes it over.
+	genesis *state.Cache
+
+	snaps *snapshots
+}
+
+// New opens the application over db. prices may be nil (no price votes).
+func New(cfg Config, logger *slog.Logger, db dbm.DB, prices PriceSource) (*App, error) {
+	st, err := state.Open(db)
+	if err != nil {
+		return nil, fmt.Errorf("open chain state: %w", err)
+	}
+	if cfg.SnapshotKeep <= 0 {
+		cfg.SnapshotKeep = 2
+	}
+	a := &App{cfg: cfg, log: logger, store: st, prices: prices}
+	a.chainID = string(st.Get(keyChainID))
+	a.checkState = state.NewCache(st)
+	if cfg.SnapshotDir != "" {
+		if a.snaps, err = openSnapshots(cfg.SnapshotDir, cfg.SnapshotKeep); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Height is the last committed height.
+func (a *App) Height() int64 { return a.store.Height() }
+
+// AppHash is the last committed app hash.
+func (a *App) AppHash() []byte { return a.store.AppHash() }
+
+// Info implements abcitypes.Application.
+func (a *App) Info(_ context.Context, _ *abcitypes.RequestInfo) (*abcitypes.ResponseInfo, error) {
+	h := a.store.Height()
+	resp := &abcitypes.ResponseInfo{Data: "hexproof", Version: Version, AppVersion: AppVersion, LastBlockHeight: h}
+	if h > 0 {
+		resp.LastBlockAppHash = a.store.AppHash()
+	}
+	return resp, nil
+}
+
+// InitChain implements abcitypes.Application.
+func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*abcitypes.ResponseInitChain, error) {
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	c := state.NewCache(a.store)
+	l := ledger{c}
+	c.Set(keyChainID, []byte(req.ChainId))
+	setJSON(c, keyParams, g.Params)
+	setJSON(c, keyEconomics, Economics{Emission: g.Emission, Rewards: g.Rewards})
+	setJSON(c, keyPrice, client.Price{PriceUUSD: g.PriceUUSD, Votes: []client.PriceVote{}})
+	var sup client.Supply
+	for _, al := range g.Allocations {
+		l.setAccount(client.Account{Address: al.Address, BalanceUHXP: al.BalanceUHXP, DC: al.DC})
+		sup.TotalUHXP += al.BalanceUHXP
+		sup.DCIssued += al.DC
+	}
+	l.setSupply(sup)
+	setUint(c, keyNextOUI, 1)
+	var vals []validatorRec
+	for _, v := range req.Validators {
+		pk, err := cryptoenc.PubKeyFromProto(v.PubKey)
+		if err != nil {
+			return nil, fmt.Errorf("genesis validator key: %w", err)
+		}
+		rec := validatorRec{Address: client.HexBytes(pk.Address()), PubKey: client.HexBytes(pk.Bytes()), Power: v.Power}
+		for _, gv := range g.Validators {
+			if bytes.Equal(gv.PubKey, pk.Bytes()) {
+				rec.Name, rec.Reward = gv.Name, gv.RewardAccount
+			}
+		}
+		vals = append(vals, rec)
+	}
+	setJSON(c, keyValidators, vals)
+	a.chainID = req.ChainId
+	// The genesis state becomes part of the first block's state; CometBFT
+	// expects the app hash of the genesis in InitChain.
+	a.genesis = c
+	return &abcitypes.ResponseInitChain{AppHash: a.store.Stage(c, req.InitialHeight-1)}, nil
+}
+
+// CheckTx implements abcitypes.Application.
+func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcitypes.ResponseCheckTx, error) {
+	if req.Type == abcitypes.CheckTxType_New {
+		// Price votes are injected by proposers only.
+		if _, body, err := tx.Decode(req.Tx); err == nil {
+			if _, ok := body.Payload.(*hexproofv1.TxBody_PriceVotes); ok {
+				return &abcitypes.ResponseCheckTx{Code: client.CodeProposerOnly, Log: "price votes are injected by the block proposer, not broadcast"}, nil
+			}
+		}
+	}
+	if a.store.Height() == 0 {
+		return &abcitypes.ResponseCheckTx{Code: client.CodeInvalid, Log: "the chain has not committed its first block yet; retry in a moment"}, nil
+	}
+	bc := a.newBlockCtx(a.checkState, a.store.Height()+1, time.Time{}, nil)
+	res := bc.deliver(req.Tx, -1)
+	return &abcitypes.ResponseCheckTx{Code: res.Code, Log: res.Log, Data: res.Data, GasWanted: res.GasWanted, GasUsed: res.GasUsed}, nil
+}
+
+// PrepareProposal implements abcitypes.Application: it puts the price
+// votes of the previous height first, then the mempool's transactions that
+// fit.
+func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPrepareProposal) (*abcitypes.ResponsePrepareProposal, error) {
+	var out [][]byte
+	var size int64
+	if pv := a.buildPriceVotes(req.Height, req.LocalLastCommit); pv != nil {
+		out = append(out, pv)
+		size += int64(len(pv))
+	}
+	for _, t := range req.Txs {
+		if size+int64(len(t)) > req.MaxTxBytes {
+			break
+		}
+		if isPriceVotes(t) {
+			continue
+		}
+		out = append(out, t)
+		size += int64(len(t))
+	}
+	return &abcitypes.ResponsePrepareProposal{Txs: out}, nil
+}
+
+// ProcessProposal implements abcitypes.Application. It re-verifies what
+// the proposer injected: a price-votes transaction must come first, carry
+// valid extension signatures of validators with more than 2/3 of the power,
+// and appear at most once.
+func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessProposal) (*abcitypes.ResponseProcessProposal, error) {
+	reject := &abcitypes.ResponseProcessProposal{Status: abcitypes.ResponseProcessProposal_REJECT}
+	for i, t := range req.Txs {
+		if !isPriceVotes(t) {
+			continue
+		}
+		if i != 0 {
+			a.log.Warn("proposal rejected: price votes not first", "height", req.Height)
+			return reject, nil
+		}
+		if _, err := a.verifyPriceVotes(ledger{state.NewCache(a.store)}, t, req.Height); err != nil {
+			a.log.Warn("proposal rejected: bad price votes", "height", req.Height, "err", err)
+			return reject, nil
+		}
+	}
+	return &abcitypes.ResponseProcessProposal{Status: abcitypes.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// FinalizeBlock implements abcitypes.Application.
+func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.RequestFinalizeBlock) (*abcitypes.ResponseFinalizeBlock, error) {
+	// Block 1 starts from the genesis state InitChain built (not committed
+	// separately: it becomes part of block 1's state).
+	c := a.genesis
+	a.genesis = nil
+	if c == nil {
+		c = state.NewCache(a.store)
+	}
+	bc := a.newBlockCtx(c, req.Height, req.Time, req.Hash)
+	c.Set(kBlockHash(req.Height), append(be64(uint64(req.Time.UnixMilli())), req.Hash...))
+	p := bc.l.params()
+	if keep := int64(p.EntropyValidityBlocks) + 1; req.Height > keep {
+		c.Delete(kBlockHash(req.Height - keep))
+	}
+	results := make([]*abcitypes.ExecTxResult, len(req.Txs))
+	for i, t := range req.Txs {
+		results[i] = bc.deliver(t, i)
+	}
+	var events []abcitypes.Event
+	if p.EpochBlocks > 0 && uint64(req.Height)%p.EpochBlocks == 0 {
+		events = append(events, bc.endEpoch(uint64(req.Height)/p.EpochBlocks))
+	}
+	hash := a.store.Stage(c, req.Height)
+	return &abcitypes.ResponseFinalizeBlock{TxResults: results, AppHash: hash, Events: events}, nil
+}
+
+// Commit implements abcitypes.Application.
+func (a *App) Commit(_ context.Context, _ *abcitypes.RequestCommit) (*abcitypes.ResponseCommit, error) {
+	if err := a.store.Commit(); err != nil {
+		return nil, err
+	}
+	a.checkState = state.NewCache(a.store)
+	if a.snaps != nil && a.cfg.SnapshotInterval > 0 && a.store.Height()%a.cfg.SnapshotInterval == 0 {
+		if err := a.snaps.take(a.store); err != nil {
+			// A missing snapshot only affects peers that state-sync.
+			a.log.Error("snapshot failed", "height", a.store.Height(), "err", err)
+		}
+	}
+	return &abcitypes.ResponseCommit{}, nil
+}
+
+// ExtendVote implements abcitypes.Application: the vote extension carries
+// this validator's price, or nothing when it has none.
+func (a *App) ExtendVote(_ context.Context, _ *abcitypes.RequestExtendVote) (*abcitypes.ResponseExtendVote, error) {
+	if a.prices == nil {
+		return &abcitypes.ResponseExtendVote{}, nil
+	}
+	p, ok := a.prices.PriceUUSD()
+	if !ok || p == 0 {
+		return &abcitypes.ResponseExtendVote{}, nil
+	}
+	ext, err := encodeExtension(p)
+	if err != nil {
+		return nil, err
+	}
+	return &abcitypes.ResponseExtendVote{VoteExtension: ext}, nil
+}
+
+// VerifyVoteExtension implements abcitypes.Application.
+func (a *App) VerifyVoteExtension(_ context.Context, req *abcitypes.RequestVerifyVoteExtension) (*abcitypes.ResponseVerifyVoteExtension, error) {
+	if _, err := decodeExtension(req.VoteExtension); err != nil {
+		a.log.Warn("vote extension rejected", "height", req.Height, "validator", fmt.Sprintf("%X", req.ValidatorAddress), "err", err)
+		return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_REJECT}, nil
+	}
+	return &abcitypes.ResponseVerifyVoteExtension{Status: abcitypes.ResponseVerifyVoteExtension_ACCEPT}, nil
+}
+
+// blockCtx executes transactions against a cache.
+type blockCtx struct {
+	a       *App
+	c       *state.Cache
+	l       ledger
+	height  int64
+	time    time.Time
+	hash    []byte
+	chainID string
+}
+
+func (a *App) newBlockCtx(c *state.Cache, height int64, t time.Time, hash []byte) *blockCtx {
+	return &blockCtx{a: a, c: c, l: ledger{c}, height: height, time: t, hash: hash, chainID: a.chainID}
+}
+
+// Gas is deterministic: a base cost, the size, and the signatures checked.
+const (
+	gasBase      = 1000
+	gasPerByte   = 1
+	gasSignature = 500
+)
+
+// deliver runs one transaction; index is its position in the block (-1
+// for CheckTx).
+func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
+	gas := int64(gasBase + gasPerByte*len(raw))
+	fail := func(err error) *abcitypes.ExecTxResult {
+		return &abcitypes.ExecTxResult{Code: tx.CodeOf(err), Log: err.Error(), GasWanted: gas, GasUsed: gas}
+	}
+	if isPriceVotes(raw) {
+		if index != 0 {
+			return fail(tx.Errorf(client.CodeProposerOnly, "price votes must be the first transaction of a block"))
+		}
+		n, err := b.applyPriceVotes(raw)
+		if err != nil {
+			return fail(err)
+		}
+		gas += int64(n) * gasSignature
+		return &abcitypes.ExecTxResult{Code: client.CodeOK, GasWanted: gas, GasUsed: gas, Log: "price votes"}
+	}
+	d, err := tx.Verify(raw, b.chainID)
+	if err != nil {
+		return fail(err)
+	}
+	gas += gasSignature
+	body := d.Body
+	acc := b.l.account(d.Signer)
+	if body.Nonce != acc.Nonce {
+		return fail(tx.Errorf(client.CodeBadNonce, "nonce %d, account %s expects %d", body.Nonce, d.Signer, acc.Nonce))
+	}
+	p := b.l.params()
+	if body.Fee < p.MinFeeUHXP {
+		return fail(tx.Errorf(client.CodeInsufficientFee, "fee %d below the minimum %d micro-HXP", body.Fee, p.MinFeeUHXP))
+	}
+	if acc.BalanceUHXP < body.Fee {
+		return fail(tx.Errorf(client.CodeInsufficientFunds, "fee %d micro-HXP but %s holds %d", body.Fee, d.Signer, acc.BalanceUHXP))
+	}
+	// From here the nonce and fee are spent even if the payload fails.
+	acc.Nonce++
+	acc.BalanceUHXP -= body.Fee
+	b.l.setAccount(acc)
+	if body.Fee > 0 {
+		s := b.l.supply()
+		s.TotalUHXP -= body.Fee
+		s.BurnedUHXP += body.Fee
+		b.l.setSupply(s)
+	}
+	txc := state.NewCache(b.c)
+	h := &handler{b: b, c: txc, l: ledger{txc}, signer: d.Signer, params: p, raw: raw}
+	data, extraGas, err := h.run(body)
+	gas += extraGas
+	if err != nil {
+		txc.Discard()
+		return &abcitypes.ExecTxResult{Code: tx.CodeOf(err), Log: err.Error(), GasWanted: gas, GasUsed: gas}
+	}
+	txc.Write()
+	return &abcitypes.ExecTxResult{
+		Code: client.CodeOK, Data: data, GasWanted: gas, GasUsed: gas, Log: tx.Kind(body),
+		Events: []abcitypes.Event{{Type: "hexproof_tx", Attributes: []abcitypes.EventAttribute{
+			{Key: "kind", Value: tx.Kind(body), Index: true},
+			{Key: "signer", Value: d.Signer.String(), Index: true},
+		}}},
+	}
+}
+
+func isPriceVotes(raw []byte) bool {
+	_, body, err := tx.Decode(raw)
+	if err != nil {
+		return false
+	}
+	_, ok := body.Payload.(*hexproofv1.TxBody_PriceVotes)
+	return ok
+}
+
+func addrOf(b []byte, what string) (identity.Address, error) {
+	a, err := identity.AddressFromBytes(b)
+	if err != nil {
+		return a, tx.Errorf(client.CodeInvalid, "%s: want a 32-byte ed25519 public key, got %d bytes", what, len(b))
+	}
+	return a, nil
+}
