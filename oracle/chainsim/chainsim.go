@@ -272,16 +272,15 @@ func (n *Network) generate() error {
 			for _, hs := range n.Hotspots { // in hotspot order: deterministic
 				a := hs.Key.Address().String()
 				if amt := earned[a]; amt > 0 {
-					sum.Hotspots = append(sum.Hotspots, indexer.HotspotReward{Hotspot: a, Owner: hs.Owner.Address().String(),
-						Beacon: uint64(amt), Total: uint64(amt), Beacons: 1, HexScale: "1"})
+					detail, _ := json.Marshal(map[string]any{"epoch": epoch, "hotspot": a, "beacon_uhxp": amt, "witness_uhxp": 0, "data_uhxp": 0, "total_uhxp": amt, "hex_scale": "1"})
+					sum.Hotspots = append(sum.Hotspots, indexer.HotspotReward{Hotspot: a, Owner: hs.Owner.Address().String(), Total: uint64(amt), DetailJSON: detail})
 					n.RewardsByEpoch[int64(epoch)][a] = amt
 					paid += uint64(amt)
 					n.Counts.Rewards++
 				}
 			}
-			sum.BeaconPool = paid
-			sum.ValidatorPool = 1_000_000 - paid
-			sum.RewardedHotspots = uint64(len(sum.Hotspots))
+			sum.SummaryJSON, _ = json.Marshal(map[string]any{"epoch": epoch, "emission_uhxp": 1_000_000, "beacon_pool_uhxp": paid,
+				"validator_pool_uhxp": 1_000_000 - paid, "rewarded_hotspots": len(sum.Hotspots)})
 			sum.Accounts = []indexer.AccountReward{{Account: oracleKey.Address().String(), Kind: "validator", Amount: 1_000_000 - paid}}
 			n.epochs[b.Height] = sum
 			earned = map[string]int64{}

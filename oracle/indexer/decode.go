@@ -280,11 +280,9 @@ func (r *rows) epochRows() (epochs, hotspots, accounts [][]any) {
 		return nil, nil, nil
 	}
 	ep := int64(e.Epoch)
-	epochs = [][]any{{ep, e.StartHeight, e.EndHeight, int64(e.Emission), int64(e.BeaconPool), int64(e.WitnessPool), int64(e.DataPool),
-		int64(e.ValidatorPool), int64(e.OraclePool), int64(e.Remainder), int64(e.RewardedHotspots)}}
+	epochs = [][]any{{ep, e.StartHeight, e.EndHeight, int64(e.Emission), jsonOr(e.SummaryJSON)}}
 	for _, h := range e.Hotspots {
-		hotspots = append(hotspots, []any{ep, h.Hotspot, h.Owner, int64(h.Beacon), int64(h.Witness), int64(h.Data), int64(h.Total),
-			int64(h.Beacons), int64(h.Witnesses), int64(h.DataDC), h.BeaconUnits, h.WitnessUnits, h.HexScale})
+		hotspots = append(hotspots, []any{ep, h.Hotspot, h.Owner, int64(h.Total), jsonOr(h.DetailJSON)})
 	}
 	for _, a := range e.Accounts {
 		accounts = append(accounts, []any{ep, a.Account, a.Kind, int64(a.Amount)})
@@ -298,4 +296,11 @@ func modeName(m hexproofv1.HotspotMode) string {
 
 func regionName(r hexproofv1.Region) string {
 	return strings.TrimPrefix(r.String(), "REGION_")
+}
+
+func jsonOr(b []byte) []byte {
+	if len(b) == 0 || !json.Valid(b) {
+		return []byte("{}")
+	}
+	return b
 }

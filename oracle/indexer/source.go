@@ -71,20 +71,21 @@ type WitnessVerdict struct {
 
 // EpochSummary is an ended epoch with its rewards.
 type EpochSummary struct {
-	Epoch                                                                  uint64
-	StartHeight, EndHeight                                                 int64
-	Emission, BeaconPool, WitnessPool, DataPool, ValidatorPool, OraclePool uint64
-	Remainder, RewardedHotspots                                            uint64
-	Hotspots                                                               []HotspotReward
-	Accounts                                                               []AccountReward
+	Epoch                  uint64
+	StartHeight, EndHeight int64
+	Emission               uint64
+	// SummaryJSON is the chain's epoch answer as it gave it.
+	SummaryJSON []byte
+	Hotspots    []HotspotReward
+	Accounts    []AccountReward
 }
 
-// HotspotReward is one hotspot's reward of an epoch with its breakdown.
+// HotspotReward is one hotspot's reward of an epoch; DetailJSON is the
+// chain's answer with the breakdown (beacon/witness/data, units, scale).
 type HotspotReward struct {
-	Hotspot, Owner                      string
-	Beacon, Witness, Data, Total        uint64
-	Beacons, Witnesses, DataDC          uint64
-	BeaconUnits, WitnessUnits, HexScale string
+	Hotspot, Owner string
+	Total          uint64
+	DetailJSON     []byte
 }
 
 // AccountReward is a validator, oracle or remainder reward.

@@ -102,33 +102,20 @@ CREATE INDEX witnesses_beaconer ON witnesses (beaconer, height DESC);
 
 -- Epoch summaries and rewards, read from the chain when an epoch ends.
 CREATE TABLE epochs (
-    epoch             bigint PRIMARY KEY,
-    start_height      bigint NOT NULL,
-    end_height        bigint NOT NULL,
-    emission          bigint NOT NULL,
-    beacon_pool       bigint NOT NULL,
-    witness_pool      bigint NOT NULL,
-    data_pool         bigint NOT NULL,
-    validator_pool    bigint NOT NULL,
-    oracle_pool       bigint NOT NULL,
-    remainder         bigint NOT NULL,
-    rewarded_hotspots bigint NOT NULL
+    epoch        bigint PRIMARY KEY,
+    start_height bigint NOT NULL,
+    end_height   bigint NOT NULL,
+    emission     bigint NOT NULL,
+    summary      jsonb NOT NULL
 );
 
+-- detail is the chain's full reward answer (breakdown, units, hex scale).
 CREATE TABLE hotspot_rewards (
-    epoch         bigint NOT NULL,
-    hotspot       text NOT NULL,
-    owner         text NOT NULL,
-    beacon        bigint NOT NULL,
-    witness       bigint NOT NULL,
-    data          bigint NOT NULL,
-    total         bigint NOT NULL,
-    beacons       bigint NOT NULL,
-    witnesses     bigint NOT NULL,
-    data_dc       bigint NOT NULL,
-    beacon_units  text NOT NULL,
-    witness_units text NOT NULL,
-    hex_scale     text NOT NULL,
+    epoch   bigint NOT NULL,
+    hotspot text NOT NULL,
+    owner   text NOT NULL,
+    total   bigint NOT NULL,
+    detail  jsonb NOT NULL,
     PRIMARY KEY (epoch, hotspot)
 );
 CREATE INDEX hotspot_rewards_hotspot ON hotspot_rewards (hotspot, epoch DESC);
@@ -191,6 +178,7 @@ CREATE TABLE ingest_beacons (
     attempts       int NOT NULL DEFAULT 0,
     tx_hash        text NOT NULL DEFAULT '',
     last_error     text NOT NULL DEFAULT '',
+    submitted_at   timestamptz,
     done_at        timestamptz
 );
 CREATE INDEX ingest_beacons_pending ON ingest_beacons (received_at) WHERE state = 'pending';
