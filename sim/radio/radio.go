@@ -230,8 +230,13 @@ func (m *Model) Sensitivity(sf, bandwidthHz int) (float64, error) {
 // frame is demodulated (interference counts either way).
 func (m *Model) receivedPower(tx Transmission, rx Node) (rssi, pl, dist float64) {
 	dist = NodeDistance(tx.From, rx)
+	rssi, pl = m.powerAt(tx, rx, dist)
+	return rssi, pl, dist
+}
+
+func (m *Model) powerAt(tx Transmission, rx Node, dist float64) (rssi, pl float64) {
 	pl = m.PathLoss(tx.From.ID, rx.ID, dist, tx.FrequencyHz)
-	return tx.TxPowerDBm + tx.From.GainDBi + rx.GainDBi - pl, pl, dist
+	return tx.TxPowerDBm + tx.From.GainDBi + rx.GainDBi - pl, pl
 }
 
 // Link computes what rx receives of tx and whether it demodulates it. It
@@ -240,7 +245,11 @@ func (m *Model) Link(tx Transmission, rx Node) (Reception, bool) {
 	if tx.SF < 7 || tx.SF > 12 || tx.BandwidthHz <= 0 {
 		return Reception{}, false
 	}
-	rssi, pl, dist := m.receivedPower(tx, rx)
+	return m.linkAt(tx, rx, NodeDistance(tx.From, rx))
+}
+
+func (m *Model) linkAt(tx Transmission, rx Node, dist float64) (Reception, bool) {
+	rssi, pl := m.powerAt(tx, rx, dist)
 	noise := m.NoiseFloor(tx.BandwidthHz)
 	snr := rssi - noise
 	heard := snr >= requiredSNR[tx.SF]
@@ -270,10 +279,11 @@ func (m *Model) Hear(tx Transmission, receivers []Node) []Reception {
 		if rx.ID == tx.From.ID {
 			continue
 		}
-		if NodeDistance(tx.From, rx) > maxDist {
+		dist := NodeDistance(tx.From, rx)
+		if dist > maxDist {
 			continue
 		}
-		if r, ok := m.Link(tx, rx); ok {
+		if r, ok := m.linkAt(tx, rx, dist); ok {
 			out = append(out, r)
 		}
 	}
