@@ -143,12 +143,8 @@ func TestHotspotsAndDC(t *testing.T) {
 	res = n.block(bob.tx(t, assert))
 	wantCodes(t, res, 0)
 
-	// Not enough DC for a hotspot.
+	// Not enough DC: "oracle" holds 1000 DC, each hotspot costs 100.
 	poor := n.wallet("oracle")
-	burnAll := poor.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1})
-	n.block(burnAll)
-	g := testGenesis(t)
-	_ = g
 	h2 := testKey(t, "hotspot-2")
 	add2, _ := client.SignHotspotAdd(h2, testChain, poor.k.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_DATA_ONLY)
 	spend := poor.tx(t, &hexproofv1.OuiCreate{Config: &hexproofv1.OuiConfig{MaxCopies: 1}})

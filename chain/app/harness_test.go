@@ -283,3 +283,16 @@ func wantCodes(t testing.TB, res []*abcitypes.ExecTxResult, codes ...uint32) {
 		}
 	}
 }
+
+func newRestoreTarget(t testing.TB) *App {
+	db, err := dbm.NewGoLevelDB("app", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a, err := New(Config{SnapshotDir: t.TempDir()}, logging.Discard(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

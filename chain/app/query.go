@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -232,7 +233,7 @@ func (a *App) query(l ledger, path string, q url.Values) (any, error) {
 		prefix := cat("poch/", addr[:])
 		l.w.Iterate(prefix, func(k, v []byte) bool {
 			rest := k[len(prefix):]
-			e := client.PocEntry{Height: int64(^beUint(rest[:8])), BeaconID: client.HexBytes(rest[8:40])}
+			e := client.PocEntry{Height: int64(^beUint(rest[:8])), BeaconID: client.HexBytes(bytes.Clone(rest[8:40]))}
 			switch rest[40] {
 			case histBeacon:
 				e.Kind, e.Beaconer, e.Reason = "beacon", addr, string(v)
