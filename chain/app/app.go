@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
-	dbm "github.com/cometbft/cometbft-db"
 
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/chain/state"

@@ -213,8 +213,8 @@ func TestOUIAndVouchers(t *testing.T) {
 	forged := voucher(router, 60)
 	forged.Voucher.Dc = 70
 	res = n.block(
-		bob.tx(t, v50),                 // pays 50
-		alice.tx(t, v50),               // replay: already paid (anyone may submit)
+		bob.tx(t, v50),                  // pays 50
+		alice.tx(t, v50),                // replay: already paid (anyone may submit)
 		bob.tx(t, voucher(router, 120)), // pays 70 more
 		bob.tx(t, voucher(testKey(t, "rogue router"), 150)),
 		bob.tx(t, forged),

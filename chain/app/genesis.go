@@ -22,8 +22,8 @@ type Genesis struct {
 	// PerEpochUHXP (until the next entry).
 	Emission []EmissionStep `json:"emission"`
 	// Pool split (basis points), HIP-15 and HIP-17 parameters.
-	Rewards rewards.Params `json:"rewards"`
-	Allocations      []Allocation     `json:"allocations"`
+	Rewards     rewards.Params `json:"rewards"`
+	Allocations []Allocation   `json:"allocations"`
 	// Reward accounts of the validators (matched by CometBFT public key).
 	Validators []GenesisValidator `json:"validators"`
 }
@@ -165,4 +165,3 @@ func ParseGenesis(b []byte) (*Genesis, error) {
 	}
 	return &g, nil
 }
-

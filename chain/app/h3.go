@@ -6,7 +6,7 @@ package app
 // digits below the resolution are 7.
 
 const (
-	h3ResShift  = 52
+	h3ResShift = 52
 )
 
 func h3Res(c uint64) int { return int(c>>h3ResShift) & 0xf }

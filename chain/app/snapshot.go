@@ -29,9 +29,9 @@ const (
 )
 
 type snapshotMeta struct {
-	Height  uint64     `json:"height"`
-	AppHash []byte     `json:"app_hash"`
-	Chunks  [][]byte   `json:"chunks"`
+	Height  uint64   `json:"height"`
+	AppHash []byte   `json:"app_hash"`
+	Chunks  [][]byte `json:"chunks"`
 }
 
 type snapshots struct {

@@ -318,3 +318,60 @@ func (c *Cache) Write() {
 
 // Discard drops the cache's changes.
 func (c *Cache) Discard() { c.writes = map[string]entry{} }
+
+// Import writes raw state pairs (a state-sync restore). The state is not
+// usable until FinishImport succeeds.
+func (s *Store) Import(pairs [][2][]byte) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, p := range pairs {
+		if err := b.Set(stateKey(p[0]), p[1]); err != nil {
+			return fmt.Errorf("import state: %w", err)
+		}
+	}
+	return b.Write()
+}
+
+// FinishImport recomputes the hash of the imported state and, when it
+// matches wantAppHash, records it as committed at height.
+func (s *Store) FinishImport(height int64, wantAppHash []byte) error {
+	var l LtHash
+	s.Iterate(nil, func(k, v []byte) bool {
+		l.Add(k, v)
+		return true
+	})
+	if got := l.Sum(); !bytes.Equal(got, wantAppHash) {
+		return fmt.Errorf("imported state hashes to %X, want %X", got, wantAppHash)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	var hb [8]byte
+	binary.BigEndian.PutUint64(hb[:], uint64(height))
+	for _, kv := range [][2][]byte{{metaHeight, hb[:]}, {metaAppHash, l.Sum()}, {metaLtHash, l.Bytes()}} {
+		if err := b.Set(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("finish import: %w", err)
+	}
+	s.height, s.appHash, s.lt = height, l.Sum(), l
+	return nil
+}
+
+// Wipe deletes every state key (to abandon a failed restore).
+func (s *Store) Wipe() error {
+	var keys [][]byte
+	s.Iterate(nil, func(k, _ []byte) bool {
+		keys = append(keys, slices.Clone(k))
+		return true
+	})
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range keys {
+		if err := b.Delete(stateKey(k)); err != nil {
+			return err
+		}
+	}
+	return b.Write()
+}
