@@ -35,9 +35,18 @@ type Config struct {
 	WindowTolerance time.Duration
 	// DevNonce is the first DevNonce to use (LoRaWAN 1.0.4 counts up from 0).
 	DevNonce uint16
-	// Seed makes the device's readings its own; 0 derives it from DevEUI.
+	// Seed makes the device's readings and channel choices its own; 0
+	// derives it from DevEUI.
 	Seed uint64
+	// Channels the device hops over, in Hz; empty means EU868's three
+	// default channels (868.1, 868.3, 868.5 MHz).
+	Channels []uint64
+	// DataRate of its uplinks, e.g. "SF7BW125"; empty means SF7BW125.
+	DataRate string
 }
+
+// EU868DefaultChannels are the three channels every EU868 device knows.
+func EU868DefaultChannels() []uint64 { return []uint64{868_100_000, 868_300_000, 868_500_000} }
 
 // Kind says what a frame is.
 type Kind int
@@ -65,6 +74,10 @@ type Frame struct {
 	Confirmed  bool
 	FCnt       uint32
 	DevNonce   uint16
+	// FrequencyHz and DataRate to send it on: a channel drawn from the
+	// device's seed and the frame (the same frame, the same channel).
+	FrequencyHz uint64
+	DataRate    string
 }
 
 // EventKind says what a downlink did.
@@ -151,7 +164,20 @@ func New(cfg Config) *Device {
 		}
 		cfg.Seed = detrand.Mix(s)
 	}
+	if len(cfg.Channels) == 0 {
+		cfg.Channels = EU868DefaultChannels()
+	}
+	if cfg.DataRate == "" {
+		cfg.DataRate = "SF7BW125"
+	}
 	return &Device{cfg: cfg, devNonce: cfg.DevNonce}
+}
+
+// radio fills in the frame's channel and data rate.
+func (d *Device) radio(f *Frame) {
+	h := detrand.Hash(d.cfg.Seed, uint64(f.Kind), uint64(f.DevNonce), uint64(f.FCnt))
+	f.FrequencyHz = d.cfg.Channels[h%uint64(len(d.cfg.Channels))]
+	f.DataRate = d.cfg.DataRate
 }
 
 // DevEUI is the device's EUI.
@@ -219,7 +245,9 @@ func (d *Device) JoinRequest(now time.Time) (Frame, error) {
 	d.joinPending, d.joinSentAt, d.joinNonce = true, now, nonce
 	d.lastKind = KindJoinRequest
 	d.stats.JoinRequests++
-	return Frame{PHYPayload: b, Kind: KindJoinRequest, DevNonce: uint16(nonce)}, nil
+	f := Frame{PHYPayload: b, Kind: KindJoinRequest, DevNonce: uint16(nonce)}
+	d.radio(&f)
+	return f, nil
 }
 
 // Uplink builds a data uplink carrying payload on the configured FPort.
@@ -254,6 +282,7 @@ func (d *Device) Uplink(payload []byte, confirmed bool) (Frame, error) {
 		d.stats.Unacked++
 	}
 	f := Frame{PHYPayload: b, Kind: KindData, Confirmed: confirmed, FCnt: d.fCntUp}
+	d.radio(&f)
 	d.fCntUp++
 	d.ackWanted = confirmed
 	d.lastKind = KindData

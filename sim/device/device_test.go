@@ -9,6 +9,7 @@ import (
 
 	"github.com/hexproof/hexproof/sim/joinkeys"
 	"github.com/hexproof/hexproof/sim/sensor"
+	"github.com/hexproof/hexproof/sim/world"
 )
 
 var (
@@ -267,4 +268,45 @@ func FuzzHandleDownlink(f *testing.F) {
 			t.Fatal("joined by a random frame")
 		}
 	})
+}
+
+func TestFromWorld(t *testing.T) {
+	w, err := world.Generate(world.DefaultConfig(20, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wd := range w.Devices {
+		c, err := FromWorld(wd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DevEUI.String() != wd.DevEUI || c.JoinEUI.String() != wd.JoinEUI || c.AppKey.String() != wd.AppKey ||
+			c.DataRate != wd.DataRate || c.ConfirmedEvery != wd.ConfirmedEvery || c.UplinkInterval != wd.UplinkInterval() {
+			t.Fatalf("config %+v from %+v", c, wd)
+		}
+		f, _ := New(c).Step(t0)
+		if f.DataRate != wd.DataRate || (f.FrequencyHz != 868_100_000 && f.FrequencyHz != 868_300_000 && f.FrequencyHz != 868_500_000) {
+			t.Fatalf("frame on %d Hz %s", f.FrequencyHz, f.DataRate)
+		}
+	}
+	bad := w.Devices[0]
+	bad.AppKey = "00"
+	if _, err := FromWorld(bad); err == nil {
+		t.Fatal("bad app key accepted")
+	}
+}
+
+func TestChannelsSpread(t *testing.T) {
+	d := joined(t, Config{DevEUI: devEUI, JoinEUI: joinEUI, AppKey: appKey})
+	seen := map[uint64]int{}
+	for i := 0; i < 60; i++ {
+		f, err := d.Uplink([]byte{1}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[f.FrequencyHz]++
+	}
+	if len(seen) != 3 {
+		t.Fatalf("channels used: %v", seen)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hexproof/hexproof/sim/lns"
 	"github.com/hexproof/hexproof/sim/pktfwd"
 	"github.com/hexproof/hexproof/sim/sensor"
+	simworld "github.com/hexproof/hexproof/sim/world"
 )
 
 type message struct {
@@ -354,5 +355,28 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := lns.New(lns.Config{Company: "acme", DevAddrCount: 1}, conn, nil, nil); err == nil {
 		t.Error("nil publisher accepted")
+	}
+}
+
+func TestConfigFromWorld(t *testing.T) {
+	w, err := simworld.Generate(simworld.DefaultConfig(20, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := lns.ConfigFromWorld(w, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Company != "globex" || c.NetID.String() != "00003c" || c.DevAddrStart.String() != "78000800" || c.DevAddrCount != 2048 || len(c.Devices) != 3 {
+		t.Fatalf("config %+v", c)
+	}
+	for i, k := range c.Devices {
+		wd := w.Devices[2*i+1]
+		if k.DevEUI.String() != wd.DevEUI || k.AppKey.String() != wd.AppKey || k.JoinEUI.String() != wd.JoinEUI {
+			t.Fatalf("device %d keys %+v, world %+v", i, k, wd)
+		}
+	}
+	if _, err := lns.ConfigFromWorld(w, "nobody"); err == nil {
+		t.Fatal("unknown company accepted")
 	}
 }
