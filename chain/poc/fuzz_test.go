@@ -2,6 +2,7 @@ package poc
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -161,4 +162,64 @@ func BenchmarkRawEd25519(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "reports/s")
+}
+
+// BenchmarkVerifyReceiptColdKeys cycles through 320 receipts of distinct
+// hotspots (4,800 keys, more than CometBFT's 4,096-entry expanded-key cache),
+// as on a large network where a hotspot shows up every few hours.
+func BenchmarkVerifyReceiptColdKeys(b *testing.B) {
+	const receipts = 320
+	w := newWorld(b)
+	var rs []*hexproofv1.PocReceipt
+	for n := 0; n < receipts; n++ {
+		bn := fmt.Sprintf("beaconer-%d", n)
+		w.add(b, bn, 0, 0)
+		var names []string
+		for i := 0; i < 14; i++ {
+			wn := fmt.Sprintf("witness-%d-%d", n, i)
+			w.add(b, wn, 1000+float64(i)*900, float64(i*25))
+			names = append(names, wn)
+		}
+		rs = append(rs, w.receipt(b, bn, names...))
+	}
+	p := testParams()
+	now := Now{Height: nowHeight, TimeMs: nowTimeMs}
+	if res := Verify(w, p, now, rs[0]); len(res.RewardedWitnesses()) != 14 {
+		b.Fatalf("fixture invalid: %+v", res)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Verify(w, p, now, rs[i%receipts])
+	}
+	b.ReportMetric(float64(b.N*15)/b.Elapsed().Seconds(), "reports/s")
+}
+
+func TestDemodFloor(t *testing.T) {
+	for dr, want := range map[string]int64{"SF7BW125": -75, "SF9BW125": -125, "SF12BW125": -200} {
+		if got, ok := demodFloorCentiDB(dr); !ok || got != want {
+			t.Errorf("%s: %d %v, want %d", dr, got, ok, want)
+		}
+	}
+	for _, dr := range []string{"", "SF6BW125", "SF13BW125", "FSK50"} {
+		if _, ok := demodFloorCentiDB(dr); ok {
+			t.Errorf("%q has a floor", dr)
+		}
+	}
+}
+
+func TestRecent(t *testing.T) {
+	tests := []struct {
+		last, h, window uint64
+		want            bool
+	}{
+		{0, 1000, 500, false},   // never
+		{500, 1000, 500, true},  // edge of the window
+		{499, 1000, 500, false}, // just outside
+		{1005, 1000, 500, true}, // witnessed a newer beacon first
+	}
+	for _, tt := range tests {
+		if got := recent(tt.last, tt.h, tt.window); got != tt.want {
+			t.Errorf("recent(%d, %d, %d) = %v", tt.last, tt.h, tt.window, got)
+		}
+	}
 }

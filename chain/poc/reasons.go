@@ -35,6 +35,7 @@ const (
 	WitnessBeaconInvalid       Reason = "witness_beacon_invalid"        // the beacon is invalid, so nothing heard counts
 	WitnessPayloadMismatch     Reason = "witness_payload_mismatch"      // payload differs from the beacon's
 	WitnessFrequencyMismatch   Reason = "witness_frequency_mismatch"    // |frequency - beacon frequency| > MaxFrequencyDeltaHz
+	WitnessDataRateMismatch    Reason = "witness_datarate_mismatch"     // heard at another data rate than the beacon's (beyond Helium)
 	WitnessOtherRegion         Reason = "witness_other_region"          // asserted (or reported) region differs from the beaconer's
 	WitnessEntropyExpired      Reason = "witness_entropy_expired"       // received before the entropy block or after the current block (beyond MaxClockSkewMs)
 	WitnessBeforeBeacon        Reason = "witness_before_beacon"         // received more than MaxClockSkewMs before the beacon was sent
@@ -43,6 +44,7 @@ const (
 	WitnessTooClose            Reason = "witness_too_close"             // fewer than MinWitnessCellDistance res-11 cells from the beaconer
 	WitnessTooFar              Reason = "witness_too_far"               // farther than MaxWitnessDistanceM
 	WitnessRssiTooHigh         Reason = "witness_rssi_too_high"         // RSSI above what free-space path loss allows (+ MaxRssiExcessDB)
+	WitnessSnrTooLow           Reason = "witness_snr_too_low"           // SNR below what LoRa can demodulate at that data rate, minus SnrMarginDB (beyond Helium)
 	WitnessNoRecentBeacon      Reason = "witness_no_recent_beacon"      // reciprocity: no physical beacon within ReciprocityWindowBlocks
 )
 
@@ -56,7 +58,8 @@ var Reasons = []Reason{
 	WitnessMalformed, WitnessOverLimit, WitnessSelf, WitnessUnknownHotspot,
 	WitnessBadSignature, WitnessDuplicate, WitnessDataOnly,
 	WitnessLocationNotAsserted, WitnessBeaconInvalid, WitnessPayloadMismatch,
-	WitnessFrequencyMismatch, WitnessOtherRegion, WitnessEntropyExpired,
+	WitnessFrequencyMismatch, WitnessDataRateMismatch, WitnessOtherRegion, WitnessEntropyExpired,
 	WitnessBeforeBeacon, WitnessTooLate, WitnessTooLateAfterFirst,
-	WitnessTooClose, WitnessTooFar, WitnessRssiTooHigh, WitnessNoRecentBeacon,
+	WitnessTooClose, WitnessTooFar, WitnessRssiTooHigh, WitnessSnrTooLow,
+	WitnessNoRecentBeacon,
 }

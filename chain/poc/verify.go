@@ -3,6 +3,7 @@ package poc
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"sort"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -234,7 +235,7 @@ func Verify(view View, p Params, now Now, r *hexproofv1.PocReceipt) Result {
 	for i := range st {
 		s := &st[i]
 		switch s.reason {
-		case "", WitnessTooClose, WitnessTooFar, WitnessRssiTooHigh, WitnessNoRecentBeacon:
+		case "", WitnessTooClose, WitnessTooFar, WitnessRssiTooHigh, WitnessSnrTooLow, WitnessNoRecentBeacon:
 			if haveFirst && s.rep.GetRadio().GetReceivedAtMs() > first+p.WitnessMaxDelayAfterFirstMs {
 				s.reason = WitnessTooLateAfterFirst
 			}
@@ -312,9 +313,10 @@ func checkBeacon(view View, p Params, now Now, b *hexproofv1.BeaconReport, hs Ho
 	return ""
 }
 
-// recent reports whether last (0 = never) is within window blocks before h.
+// recent reports whether last (0 = never) is at most window blocks before h
+// (or after it: reports land out of entropy order).
 func recent(last, h, window uint64) bool {
-	return last != 0 && last <= h && h-last <= window
+	return last != 0 && (last >= h || h-last <= window)
 }
 
 func checkWitness(view View, p Params, now Now, b *hexproofv1.BeaconReport, br BeaconResult, beaconer Hotspot, s *witnessState, out *WitnessResult) Reason {
@@ -334,6 +336,9 @@ func checkWitness(view View, p Params, now Now, b *hexproofv1.BeaconReport, br B
 	}
 	if absDiff(radio.GetFrequencyHz(), b.GetFrequencyHz()) > p.MaxFrequencyDeltaHz {
 		return WitnessFrequencyMismatch
+	}
+	if radio.GetDatarate() != b.GetDatarate() {
+		return WitnessDataRateMismatch
 	}
 	if hs.Region != beaconer.Region || (radio.GetRegion() != hexproofv1.Region_REGION_UNSPECIFIED && radio.GetRegion() != beaconer.Region) {
 		return WitnessOtherRegion
@@ -362,6 +367,9 @@ func checkWitness(view View, p Params, now Now, b *hexproofv1.BeaconReport, br B
 	}
 	if int64(radio.GetRssiDbm())*100 > maxRssiCentiDBm(beaconer, hs, dist, b.GetFrequencyHz())+p.MaxRssiExcessDB*100 {
 		return WitnessRssiTooHigh
+	}
+	if floor, ok := demodFloorCentiDB(b.GetDatarate()); ok && int64(radio.GetSnrCb()) < floor-p.SnrMarginDB*10 {
+		return WitnessSnrTooLow
 	}
 	if !recent(hs.LastBeaconHeight, b.GetEntropyHeight(), p.ReciprocityWindowBlocks) {
 		return WitnessNoRecentBeacon
@@ -397,6 +405,17 @@ const DistanceLowerBoundPct = 85
 func maxRssiCentiDBm(beaconer, witness Hotspot, distM, freqHz uint64) int64 {
 	eirp := int64(beacon.TxPowerDBm(beaconer.Region, beaconer.GainDdbi))*100 + int64(beaconer.GainDdbi)*10
 	return eirp + int64(witness.GainDdbi)*10 - FSPLCentiDB(distM*DistanceLowerBoundPct/100, freqHz)
+}
+
+// demodFloorCentiDB is the lowest SNR (tenths of a dB) at which LoRa can
+// demodulate the data rate: -7.5 dB at SF7 down to -20 dB at SF12 (2.5 dB
+// per spreading factor, Semtech SX1301/SX1302 data sheets).
+func demodFloorCentiDB(dr string) (int64, bool) {
+	var sf, bw int
+	if _, err := fmt.Sscanf(dr, "SF%dBW%d", &sf, &bw); err != nil || sf < 7 || sf > 12 {
+		return 0, false
+	}
+	return -75 - int64(sf-7)*25, true
 }
 
 func absDiff(a, b uint64) uint64 {

@@ -223,6 +223,15 @@ func TestWitnessReasons(t *testing.T) {
 			r.Witnesses[0].Radio.FrequencyHz += 100_001
 			resignW(t, w, r, 0, "w1")
 		}},
+		{want: WitnessDataRateMismatch, mutate: func(t *testing.T, w *world, r *hexproofv1.PocReceipt) {
+			r.Witnesses[0].Radio.Datarate = "SF12BW500"
+			resignW(t, w, r, 0, "w1")
+		}},
+		{want: WitnessSnrTooLow, mutate: func(t *testing.T, w *world, r *hexproofv1.PocReceipt) {
+			// Below every data rate's floor (SF12: -20 dB) minus the 3 dB margin.
+			r.Witnesses[0].Radio.SnrCb = -231
+			resignW(t, w, r, 0, "w1")
+		}},
 		{want: WitnessOtherRegion, world: func(w *world) {
 			w.edit("w1", func(h *Hotspot) { h.Region = hexproofv1.Region_REGION_RU864 })
 		}},
