@@ -259,4 +259,3 @@ func (s *Server) hotspots(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"hotspots": out, "total": total, "limit": limit, "offset": offset})
 }
-

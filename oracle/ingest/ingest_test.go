@@ -249,7 +249,11 @@ func TestRejectsMalformedReportsWithReasons(t *testing.T) {
 			_ = wk.SignMessage(identity.DomainWitness, w)
 			return w
 		}(), ReasonMissingRadio},
-		{"tampered rssi", func() *hexproofv1.WitnessReport { w := h.witness(t, wk, good.Payload, -90); w.Radio.RssiDbm = -40; return w }(), ReasonBadSignature},
+		{"tampered rssi", func() *hexproofv1.WitnessReport {
+			w := h.witness(t, wk, good.Payload, -90)
+			w.Radio.RssiDbm = -40
+			return w
+		}(), ReasonBadSignature},
 		{"self witness", h.witness(t, bk, good.Payload, -90), ReasonSelfWitness},
 		{"short payload", h.witness(t, wk, good.Payload[:10], -90), ReasonBadPayloadSize},
 	}
