@@ -29,6 +29,7 @@ import (
 	"github.com/hexproof/hexproof/router/metrics"
 	"github.com/hexproof/hexproof/router/route"
 	"github.com/hexproof/hexproof/router/stream"
+	"github.com/hexproof/hexproof/router/verify"
 	"github.com/hexproof/hexproof/router/vgw"
 )
 
@@ -66,6 +67,7 @@ type Router struct {
 	view  *chainview.View
 	meter *dc.Meter
 	dedup *dedup.Cache
+	keys  *verify.Keys
 	gws   *vgw.Manager
 	srv   *stream.Server
 	grpc  *grpc.Server
@@ -111,6 +113,7 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Router, error) {
 	r := &Router{
 		cfg: cfg, log: logger, deps: deps, key: deps.Key, m: metrics.New(reg), reg: reg, meter: meter,
 		dedup:   dedup.New(dedup.Config{Window: cfg.DedupWindow, TTL: cfg.DedupTTL, MaxEntries: cfg.DedupMaxEntries}),
+		keys:    verify.NewKeys(2 * max(cfg.MaxStreams, 1000)),
 		pending: map[uint64]*pendingDown{},
 		signed:  map[[32]byte]map[dc.Key]*hexproofv1.Voucher{},
 	}
@@ -266,7 +269,7 @@ func (r *Router) Opened(s *stream.Session) {
 }
 
 // Closed implements stream.Handler.
-func (r *Router) Closed(*stream.Session) {}
+func (r *Router) Closed(s *stream.Session) { r.keys.Forget(s.Hotspot) }
 
 func (r *Router) drop(reason string) {
 	r.m.UplinksDropped.WithLabelValues(reason).Inc()
@@ -311,7 +314,7 @@ func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.T
 	if !r.dedup.Matters(key, cp, maxCopies, received) {
 		return "duplicate"
 	}
-	if err := identity.VerifyMessage(hotspot[:], identity.DomainUplink, up); err != nil {
+	if !r.keys.Uplink(hotspot, up) {
 		return "bad_signature"
 	}
 	r.regions.Store(hotspot, radio.GetRegion())

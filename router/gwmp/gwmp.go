@@ -128,7 +128,7 @@ func AppendPushData(b []byte, token uint16, eui uint64, rxpk []RXPK, stat *Stat)
 			b = append(b, ',')
 		}
 		b = append(b, `"stat":{"time":`...)
-		b = strconv.AppendQuote(b, stat.Time)
+		b = appendJSONString(b, stat.Time)
 		b = append(b, `,"rxnb":`...)
 		b = strconv.AppendUint(b, uint64(stat.RXNb), 10)
 		b = append(b, `,"rxok":`...)
@@ -150,7 +150,7 @@ func appendRXPK(b []byte, p *RXPK) []byte {
 	b = append(b, '{')
 	if p.Time != "" {
 		b = append(b, `"time":`...)
-		b = strconv.AppendQuote(b, p.Time)
+		b = appendJSONString(b, p.Time)
 		b = append(b, ',')
 	}
 	b = append(b, `"tmst":`...)
@@ -164,9 +164,9 @@ func appendRXPK(b []byte, p *RXPK) []byte {
 	b = append(b, `,"stat":`...)
 	b = strconv.AppendInt(b, int64(p.Stat), 10)
 	b = append(b, `,"modu":"LORA","datr":`...)
-	b = strconv.AppendQuote(b, p.DataRate)
+	b = appendJSONString(b, p.DataRate)
 	b = append(b, `,"codr":`...)
-	b = strconv.AppendQuote(b, p.CodingRate)
+	b = appendJSONString(b, p.CodingRate)
 	b = append(b, `,"rssi":`...)
 	b = strconv.AppendInt(b, int64(p.RSSI), 10)
 	b = append(b, `,"lsnr":`...)
@@ -426,7 +426,7 @@ func AppendTxAck(b []byte, token uint16, eui uint64, errStr string) []byte {
 	b = appendHeader(b, token, TxAck)
 	b = binary.BigEndian.AppendUint64(b, eui)
 	b = append(b, `{"txpk_ack":{"error":`...)
-	b = strconv.AppendQuote(b, errStr)
+	b = appendJSONString(b, errStr)
 	return append(b, "}}"...)
 }
 
@@ -477,4 +477,25 @@ func ParsePullData(b []byte) (uint16, uint64, error) {
 		return 0, 0, ErrShort
 	}
 	return h.Token, binary.BigEndian.Uint64(b[4:12]), nil
+}
+
+// appendJSONString appends s as a JSON string. Values come from hotspots
+// (data rate) and must never break the LNS's JSON parser.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c >= 0x7f:
+			// Non-ASCII bytes are escaped one by one so invalid UTF-8
+			// still yields valid JSON.
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }

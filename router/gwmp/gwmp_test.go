@@ -126,3 +126,29 @@ func FuzzParse(f *testing.F) {
 		_, _, _ = ParsePullData(b)
 	})
 }
+
+// FuzzPushData checks that whatever a hotspot reports, the PUSH_DATA the
+// router writes is valid JSON the LNS can parse, with the same values.
+func FuzzPushData(f *testing.F) {
+	f.Add("SF7BW125", []byte{0x40, 1}, uint32(1), int32(-120), int32(-75), uint64(868_100_000))
+	f.Add("SF\"12\\BW\x00\xff", []byte{}, uint32(0), int32(0), int32(1), uint64(0))
+	f.Fuzz(func(t *testing.T, datr string, data []byte, tmst uint32, rssi, snr int32, hz uint64) {
+		hz %= 9_000_000_000
+		rx := RXPK{Tmst: tmst, FrequencyHz: hz, DataRate: datr, CodingRate: "4/5", RSSI: rssi, SNRcB: snr, Data: data, Stat: 1}
+		p, err := ParsePushData(AppendPushData(nil, 1, 2, []RXPK{rx}, nil))
+		if err != nil {
+			t.Fatalf("router wrote a PUSH_DATA the LNS can't parse: %v", err)
+		}
+		got := p.RXPK[0]
+		if got.Tmst != tmst || got.FrequencyHz != hz || got.RSSI != rssi || got.SNRcB != snr || string(got.Data) != string(data) {
+			t.Fatalf("round trip: got %+v, want %+v", got, rx)
+		}
+		ascii := true
+		for i := 0; i < len(datr); i++ {
+			ascii = ascii && datr[i] < 0x7f
+		}
+		if ascii && got.DataRate != datr {
+			t.Fatalf("datarate %q came back as %q", datr, got.DataRate)
+		}
+	})
+}

@@ -1,0 +1,270 @@
+package router
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hexproof/hexproof/internal/identity"
+	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
+	"github.com/hexproof/hexproof/router/chainview"
+	"github.com/hexproof/hexproof/router/gwmp"
+)
+
+func heavy(b *testing.B) {
+	if os.Getenv("HEXPROOF_BENCH") != "1" {
+		b.Skip("set HEXPROOF_BENCH=1 (make bench) to run the end-to-end router benchmarks")
+	}
+}
+
+// benchLNS counts PUSH_DATA uplinks and records when each arrived; the
+// uplink's tmst is its index. It parses only what it needs so the LNS
+// takes little of the machine's CPU from the router.
+type benchLNS struct {
+	conn     *net.UDPConn
+	received atomic.Int64
+	arrived  []atomic.Int64 // unix nanos by tmst
+	done     chan struct{}
+}
+
+func newBenchLNS(b *testing.B, n int) *benchLNS {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn.SetReadBuffer(4 << 20)
+	l := &benchLNS{conn: conn, arrived: make([]atomic.Int64, n), done: make(chan struct{})}
+	go l.serve()
+	b.Cleanup(func() { conn.Close(); <-l.done })
+	return l
+}
+
+var tmstKey = []byte(`"tmst":`)
+
+func (l *benchLNS) serve() {
+	defer close(l.done)
+	buf := make([]byte, 65535)
+	ack := make([]byte, 0, 4)
+	for {
+		n, from, err := l.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		p := buf[:n]
+		if n < 12 || p[3] != byte(gwmp.PushData) && p[3] != byte(gwmp.PullData) {
+			continue
+		}
+		typ := gwmp.PushAck
+		if p[3] == byte(gwmp.PullData) {
+			typ = gwmp.PullAck
+		}
+		l.conn.WriteToUDP(gwmp.AppendAck(ack[:0], binary.BigEndian.Uint16(p[1:3]), typ), from)
+		if typ != gwmp.PushAck {
+			continue
+		}
+		i := bytes.Index(p, tmstKey)
+		if i < 0 {
+			continue // stat
+		}
+		j := i + len(tmstKey)
+		k := j
+		for k < len(p) && p[k] >= '0' && p[k] <= '9' {
+			k++
+		}
+		idx, err := strconv.Atoi(string(p[j:k]))
+		if err == nil && idx < len(l.arrived) {
+			l.arrived[idx].Store(time.Now().UnixNano())
+		}
+		l.received.Add(1)
+	}
+}
+
+// benchSetup starts a router serving one OUI and connects hotspots.
+func benchSetup(b *testing.B, hotspots, maxCopies, n int) (*testRouter, *benchLNS, []*testHotspot) {
+	routerKey := newKey(b)
+	chain := newMemChain()
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1 << 50, Config: ouiConfig(uint32(maxCopies), routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
+	lns := newBenchLNS(b, n)
+	cfg := testConfig(b, map[uint64]string{1: lns.conn.LocalAddr().String()})
+	cfg.RateLimit = 0
+	cfg.DedupMaxEntries = 1 << 20
+	cfg.MaxStreams = hotspots + 10
+	tr := startRouter(b, cfg, routerKey, chain)
+	var hs []*testHotspot
+	for i := 0; i < hotspots; i++ {
+		k := newKey(b)
+		chain.onboard(k)
+		hs = append(hs, connect(b, tr.Addr().String(), k))
+	}
+	return tr, lns, hs
+}
+
+// corpus pre-signs the uplinks (signing is the hotspots' cost, not the
+// router's): frame f is heard by copies hotspots, with random RSSI; the
+// uplink's tmst is f, so the LNS can tell frames apart.
+type sent struct {
+	h   int
+	req *hexproofv1.StreamRequest
+	f   int
+}
+
+func corpus(b *testing.B, hs []*testHotspot, frames, copies int) []sent {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]sent, 0, frames*copies)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	per := (frames + 1) / 2
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for f := lo; f < hi; f++ {
+				phy := dataFrame(0x48000000|uint32(f&0xffffff), uint16(f>>16), 12)
+				for c := 0; c < copies; c++ {
+					hi := (f*copies + c) % len(hs)
+					h := hs[hi]
+					up := &hexproofv1.Uplink{Hotspot: h.key.PublicKey(), PhyPayload: phy, Radio: &hexproofv1.RadioMeta{
+						FrequencyHz: 868_100_000, Datarate: "SF7BW125", RssiDbm: -120 + int32(f*7+c*13)%90, SnrCb: 10, Tmst: uint32(f),
+						Region: hexproofv1.Region_REGION_EU868,
+					}}
+					if err := h.key.SignMessage(identity.DomainUplink, up); err != nil {
+						b.Error(err)
+						return
+					}
+					mu.Lock()
+					out = append(out, sent{hi, &hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Uplink{Uplink: up}}, f})
+					mu.Unlock()
+				}
+			}
+		}(w*per, min(frames, (w+1)*per))
+	}
+	wg.Wait()
+	_ = rng
+	slices.SortFunc(out, func(a, b sent) int { return a.f - b.f })
+	return out
+}
+
+// sendAll sends every uplink on its hotspot's stream, one goroutine per
+// hotspot, as fast as the streams take them.
+func sendAll(b *testing.B, hs []*testHotspot, c []sent) {
+	per := make([][]*hexproofv1.StreamRequest, len(hs))
+	for _, s := range c {
+		per[s.h] = append(per[s.h], s.req)
+	}
+	var wg sync.WaitGroup
+	for i, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range per[i] {
+				if err := h.st.Send(r); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func waitReceived(b *testing.B, lns *benchLNS, want int64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for lns.received.Load() < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("LNS received %d of %d uplinks", lns.received.Load(), want)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// BenchmarkRouterThroughput routes b.N uplinks end to end (hotspot streams
+// -> verify -> dedup -> DC -> GWMP PUSH_DATA to the LNS). "unique": every
+// uplink is a different frame (all bought); "5copies": each frame is heard
+// by 5 hotspots and max_copies is 1 (the common dense case).
+func BenchmarkRouterThroughput(b *testing.B) {
+	heavy(b)
+	for _, tc := range []struct {
+		name   string
+		copies int
+	}{{"unique", 1}, {"5copies", 5}} {
+		b.Run(tc.name, func(b *testing.B) {
+			frames := max(1, b.N/tc.copies)
+			tr, lns, hs := benchSetup(b, 50, 1, frames)
+			c := corpus(b, hs, frames, tc.copies)
+			b.ResetTimer()
+			start := time.Now()
+			sendAll(b, hs, c)
+			waitReceived(b, lns, int64(frames))
+			for counterValue(tr.m.UplinksIn) < float64(len(c)) {
+				time.Sleep(100 * time.Microsecond)
+			}
+			el := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(len(c))/el.Seconds(), "uplinks/s")
+			b.ReportMetric(float64(frames)/el.Seconds(), "bought/s")
+			if got := counterValue(tr.m.UplinksIn); got != float64(len(c)) {
+				b.Fatalf("router saw %v uplinks, sent %d", got, len(c))
+			}
+		})
+	}
+}
+
+// BenchmarkRouterLatency sends unique uplinks at 10,000/s for one second
+// per iteration and reports the time from the hotspot's Send to the LNS
+// receiving the PUSH_DATA (gRPC + router + UDP on loopback): p50 and p99.
+func BenchmarkRouterLatency(b *testing.B) {
+	heavy(b)
+	const rate, seconds = 10_000, 1
+	n := rate * seconds
+	var all []time.Duration
+	for it := 0; it < b.N; it++ {
+		b.StopTimer()
+		_, lns, hs := benchSetup(b, 50, 1, n)
+		c := corpus(b, hs, n, 1)
+		sentAt := make([]int64, n)
+		b.StartTimer()
+		// Pace: every 1 ms each sender goroutine sends its share.
+		var wg sync.WaitGroup
+		per := make([][]sent, len(hs))
+		for _, s := range c {
+			per[s.h] = append(per[s.h], s)
+		}
+		start := time.Now()
+		for i, h := range hs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j, s := range per[i] {
+					// Frame f is due at start + f/rate.
+					due := start.Add(time.Duration(s.f) * time.Second / rate)
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d)
+					}
+					sentAt[s.f] = time.Now().UnixNano()
+					if err := h.st.Send(per[i][j].req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		waitReceived(b, lns, int64(n))
+		b.StopTimer()
+		for f := 0; f < n; f++ {
+			all = append(all, time.Duration(lns.arrived[f].Load()-sentAt[f]))
+		}
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(all[len(all)-1].Microseconds())/1000, "max-ms")
+}
