@@ -41,6 +41,11 @@ func StartBroker(t testing.TB, extra string) *Broker {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	b := &Broker{t: t, Port: port, dir: t.TempDir()}
+	if os.Getuid() == 0 {
+		// As root, mosquitto drops to user "mosquitto", which cannot write
+		// the persistence file into the test's directory.
+		extra = "user root\n" + extra
+	}
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nlog_dest none\n%s\n", port, b.dir, extra)
 	if err := os.WriteFile(filepath.Join(b.dir, "mosquitto.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
