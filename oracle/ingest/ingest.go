@@ -123,6 +123,10 @@ func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, chain Chain, now f
 	return &Service{cfg: cfg, log: logger, pool: pool, chain: chain, now: now, hashes: map[int64][]byte{}}
 }
 
+// ErrWindowTooLarge is returned by CheckWindow (and Run) when the window
+// does not fit the chain's entropy validity.
+var ErrWindowTooLarge = errors.New("ingest window too large")
+
 // CheckWindow refuses a window that does not fit the chain's entropy
 // validity: the receipt must land while the entropy is valid, so the window
 // may take at most half of the validity time (estimated from recent blocks).
@@ -149,16 +153,32 @@ func (s *Service) CheckWindow(ctx context.Context) error {
 	}
 	validFor := time.Duration(validity) * blockTime
 	if s.cfg.Window > validFor/2 {
-		return fmt.Errorf("ingest window %s does not fit the chain's entropy validity (%d blocks of about %s = %s): set --ingest-window to at most %s",
-			s.cfg.Window, validity, blockTime.Round(time.Millisecond), validFor.Round(time.Millisecond), (validFor / 2).Round(time.Millisecond))
+		return fmt.Errorf("%w: %s does not fit the chain's entropy validity (%d blocks of about %s = %s): set --ingest-window to at most %s",
+			ErrWindowTooLarge, s.cfg.Window, validity, blockTime.Round(time.Millisecond), validFor.Round(time.Millisecond), (validFor / 2).Round(time.Millisecond))
 	}
 	return nil
 }
 
-// Run serves gRPC on lis and submits receipts until ctx ends.
+// Run serves gRPC on lis and submits receipts until ctx ends. It first
+// checks the window against the chain (waiting for the chain if it is
+// unreachable) and returns ErrWindowTooLarge if it does not fit.
 func (s *Service) Run(ctx context.Context, lis net.Listener) error {
-	if err := s.CheckWindow(ctx); err != nil {
-		return err
+	for {
+		err := s.CheckWindow(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrWindowTooLarge) {
+			lis.Close()
+			return err
+		}
+		s.log.Warn("chain unreachable; ingest waits for it", "err", err)
+		select {
+		case <-ctx.Done():
+			lis.Close()
+			return nil
+		case <-time.After(2 * time.Second):
+		}
 	}
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 10))
 	hexproofv1.RegisterPocIngestServiceServer(srv, s)
