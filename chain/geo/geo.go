@@ -67,6 +67,21 @@ func Parent(c uint64, res int) (uint64, error) {
 	return uint64(p), nil
 }
 
+// ParentOfValid is Parent for a cell already known to be valid, with
+// 0 <= res <= its resolution: pure bit operations (set the resolution field,
+// fill the finer digits with 7), no cgo call. Out-of-range input gives an
+// unspecified (but deterministic) value.
+func ParentOfValid(c uint64, res int) uint64 {
+	if res < 0 || res > MaxResolution {
+		return 0
+	}
+	c = c&^(uint64(0xf)<<52) | uint64(res)<<52
+	return c | (uint64(1)<<(3*(MaxResolution-res)) - 1)
+}
+
+// ResolutionOfValid is Resolution for a cell already known to be valid.
+func ResolutionOfValid(c uint64) int { return int(c>>52) & 0xf }
+
 // GridDistance returns the number of grid steps between two cells of the same
 // resolution. It fails with ErrNoLocalCoordinates when H3 cannot compute it.
 func GridDistance(a, b uint64) (int64, error) {
@@ -164,14 +179,7 @@ func DistanceMM(a, b uint64) (uint64, bool) {
 		return 0, false
 	}
 	for r := min(ra, rb); r >= 0; r-- {
-		pa, err := Parent(a, r)
-		if err != nil {
-			return 0, false
-		}
-		pb, err := Parent(b, r)
-		if err != nil {
-			return 0, false
-		}
+		pa, pb := ParentOfValid(a, r), ParentOfValid(b, r)
 		i, j, err := delta(pa, pb)
 		if err != nil {
 			continue

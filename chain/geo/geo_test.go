@@ -83,6 +83,26 @@ func TestBasics(t *testing.T) {
 	}
 }
 
+func TestParentOfValid(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 500; n++ {
+		c := cellAt(t, rng.Float64()*170-85, rng.Float64()*360-180, rng.IntN(16))
+		r := Resolution(c)
+		if ResolutionOfValid(c) != r {
+			t.Fatalf("ResolutionOfValid(%#x) = %d, want %d", c, ResolutionOfValid(c), r)
+		}
+		for p := 0; p <= r; p++ {
+			want, err := Parent(c, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ParentOfValid(c, p); got != want {
+				t.Fatalf("ParentOfValid(%#x, %d) = %#x, want %#x", c, p, got, want)
+			}
+		}
+	}
+}
+
 func TestPentagon(t *testing.T) {
 	pents, err := h3.Pentagons(11)
 	if err != nil {

@@ -3,7 +3,7 @@ package poc
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
+	"strings"
 	"sort"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -411,8 +411,16 @@ func maxRssiCentiDBm(beaconer, witness Hotspot, distM, freqHz uint64) int64 {
 // demodulate the data rate: -7.5 dB at SF7 down to -20 dB at SF12 (2.5 dB
 // per spreading factor, Semtech SX1301/SX1302 data sheets).
 func demodFloorCentiDB(dr string) (int64, bool) {
-	var sf, bw int
-	if _, err := fmt.Sscanf(dr, "SF%dBW%d", &sf, &bw); err != nil || sf < 7 || sf > 12 {
+	// "SF7BW125" .. "SF12BW500": parse the spreading factor by hand (no
+	// fmt on the hot path).
+	if len(dr) < 5 || dr[:2] != "SF" {
+		return 0, false
+	}
+	sf, i := 0, 2
+	for ; i < len(dr) && i < 4 && dr[i] >= '0' && dr[i] <= '9'; i++ {
+		sf = sf*10 + int(dr[i]-'0')
+	}
+	if i == 2 || !strings.HasPrefix(dr[i:], "BW") || sf < 7 || sf > 12 {
 		return 0, false
 	}
 	return -75 - int64(sf-7)*25, true

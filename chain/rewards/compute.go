@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
+	"slices"
 	"sort"
 
 	"github.com/hexproof/hexproof/chain/geo"
@@ -239,7 +240,7 @@ func Compute(p Params, in Input) (*Output, error) {
 
 	// Hotspots, sorted, with density scales.
 	hs := append([]Hotspot(nil), in.Hotspots...)
-	sort.Slice(hs, func(i, j int) bool { return bytes.Compare(hs[i].Address[:], hs[j].Address[:]) < 0 })
+	slices.SortFunc(hs, func(a, b Hotspot) int { return bytes.Compare(a.Address[:], b.Address[:]) })
 	locs := make([]uint64, 0, len(hs))
 	for i, h := range hs {
 		if i > 0 && hs[i-1].Address == h.Address {
@@ -251,21 +252,23 @@ func Compute(p Params, in Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := map[identity.Address]*HotspotReward{}
+	rows := make(map[identity.Address]*HotspotReward, len(hs))
+	all := make([]*HotspotReward, 0, len(hs))
 	scaleMemo := map[uint64]uint64{}
 	for _, h := range hs {
 		r := &HotspotReward{Hotspot: h.Address, Owner: h.Owner}
-		key := h.Location
-		if p10, err := geo.Parent(h.Location, BaseResolution-1); err == nil {
-			key = p10 // the scale depends only on ancestors at 10 and coarser
+		if geo.Resolution(h.Location) >= BaseResolution {
+			// The scale depends only on ancestors at 10 and coarser.
+			key := geo.ParentOfValid(h.Location, BaseResolution-1)
+			s, ok := scaleMemo[key]
+			if !ok {
+				s = dens.Scale(h.Location)
+				scaleMemo[key] = s
+			}
+			r.Scale = s
 		}
-		s, ok := scaleMemo[key]
-		if !ok {
-			s = dens.Scale(h.Location)
-			scaleMemo[key] = s
-		}
-		r.Scale = s
 		rows[h.Address] = r
+		all = append(all, r)
 	}
 	row := func(a identity.Address) *HotspotReward {
 		r, ok := rows[a]
@@ -273,6 +276,7 @@ func Compute(p Params, in Input) (*Output, error) {
 			// Not an asserted full hotspot: it earns data, and PoC at scale 0.
 			r = &HotspotReward{Hotspot: a}
 			rows[a] = r
+			all = append(all, r)
 		}
 		return r
 	}
@@ -295,34 +299,8 @@ func Compute(p Params, in Input) (*Output, error) {
 		r := row(d.Hotspot)
 		r.DataDC += d.DC
 	}
-
 	// Deterministic order for everything that follows.
-	all := make([]*HotspotReward, 0, len(rows))
-	for _, h := range hs {
-		all = append(all, rows[h.Address])
-	}
-	extra := make([]*HotspotReward, 0)
-	seen := make(map[identity.Address]bool, len(hs))
-	for _, h := range hs {
-		seen[h.Address] = true
-	}
-	collect := func(a identity.Address) {
-		if !seen[a] {
-			seen[a] = true
-			extra = append(extra, rows[a])
-		}
-	}
-	for _, b := range in.Beacons {
-		collect(b.Beaconer)
-		for _, w := range b.Witnesses {
-			collect(w)
-		}
-	}
-	for _, d := range in.Data {
-		collect(d.Hotspot)
-	}
-	all = append(all, extra...)
-	sort.Slice(all, func(i, j int) bool { return bytes.Compare(all[i].Hotspot[:], all[j].Hotspot[:]) < 0 })
+	slices.SortFunc(all, func(a, b *HotspotReward) int { return bytes.Compare(a.Hotspot[:], b.Hotspot[:]) })
 
 	// Data.
 	dataW := make([]uint64, len(all))
@@ -427,6 +405,7 @@ func Compute(p Params, in Input) (*Output, error) {
 	out.Validators = pay(validatorPool, val)
 	pl.ValidatorPaid = validatorPool
 
+	out.Hotspots = make([]HotspotReward, 0, len(all))
 	for _, r := range all {
 		r.Total = r.BeaconReward + r.WitnessReward + r.DataReward
 		out.Hotspots = append(out.Hotspots, *r)

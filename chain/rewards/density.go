@@ -1,9 +1,11 @@
 package rewards
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 
 	"github.com/hexproof/hexproof/chain/geo"
@@ -105,13 +107,9 @@ func NewDensity(locations []uint64, levels []DensityLevel) (*Density, error) {
 		if geo.Resolution(c) < BaseResolution {
 			continue
 		}
-		p, err := geo.Parent(c, BaseResolution)
-		if err != nil {
-			continue
-		}
-		cells = append(cells, p)
+		cells = append(cells, geo.ParentOfValid(c, BaseResolution))
 	}
-	sort.Slice(cells, func(i, j int) bool { return cells[i] < cells[j] })
+	slices.Sort(cells)
 	type hc struct {
 		hex     uint64
 		clipped uint64
@@ -135,13 +133,9 @@ func NewDensity(locations []uint64, levels []DensityLevel) (*Density, error) {
 		// Roll up: parents of the finer hexes, sorted, summed.
 		next := make([]hc, 0, len(cur))
 		for _, h := range cur {
-			p, err := geo.Parent(h.hex, r)
-			if err != nil {
-				return nil, fmt.Errorf("parent of %#x: %w", h.hex, err)
-			}
-			next = append(next, hc{p, h.clipped})
+			next = append(next, hc{geo.ParentOfValid(h.hex, r), h.clipped})
 		}
-		sort.Slice(next, func(i, j int) bool { return next[i].hex < next[j].hex })
+		slices.SortFunc(next, func(a, b hc) int { return cmp.Compare(a.hex, b.hex) })
 		var summed []hc
 		for _, h := range next {
 			if n := len(summed); n > 0 && summed[n-1].hex == h.hex {
@@ -200,13 +194,9 @@ func (d *Density) Explain(cell uint64) ([]HexCount, bool) {
 	if geo.Resolution(cell) < BaseResolution {
 		return nil, false
 	}
-	var out []HexCount
+	out := make([]HexCount, 0, BaseResolution-d.minRes+1)
 	for r := BaseResolution; r >= d.minRes; r-- {
-		p, err := geo.Parent(cell, r)
-		if err != nil {
-			return nil, false
-		}
-		h, ok := d.byRes[r][p]
+		h, ok := d.byRes[r][geo.ParentOfValid(cell, r)]
 		if !ok {
 			return nil, false
 		}
