@@ -96,7 +96,7 @@ func TestDevicesThroughTheAir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.TopicPrefix, cfg.DedupWindow = prefix, 50*time.Millisecond
+	cfg.TopicPrefix, cfg.DedupWindow = prefix, 150*time.Millisecond
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestDevicesThroughTheAir(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.UplinkInterval, c.JoinRetry = 150*time.Millisecond, 400*time.Millisecond
+		c.UplinkInterval, c.JoinRetry = 400*time.Millisecond, 500*time.Millisecond
 		devs[i] = device.New(c)
 		if err := a.AddDevice(i, devs[i]); err != nil {
 			t.Fatal(err)

@@ -137,7 +137,7 @@ func setup(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	srv, err := lns.New(lns.Config{Company: "acme", NetID: lorawan.NetID{0, 0, 0x3c}, DevAddrStart: lorawan.DevAddr{0x78, 0, 0, 0},
-		DevAddrCount: 16, TopicPrefix: prefix, DedupWindow: 50 * time.Millisecond,
+		DevAddrCount: 16, TopicPrefix: prefix, DedupWindow: 150 * time.Millisecond,
 		Devices: []lns.DeviceKeys{{DevEUI: devEUI, JoinEUI: joinEUI, AppKey: appKey}}},
 		conn, lns.PahoPublisher(pubClient, 1, 5*time.Second), nil)
 	if err != nil {

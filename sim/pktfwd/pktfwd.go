@@ -363,15 +363,6 @@ func (f *Forwarder) pullResp(p gwmp.Packet) {
 	if f.cfg.TxOutcome != nil {
 		d.Outcome = f.cfg.TxOutcome(d)
 	}
-	// The radio world learns of the frame before the server learns of the
-	// outcome, so whoever waits for the TX_ACK finds the frame delivered.
-	if d.Outcome == gwmp.TxNone && f.onTx != nil {
-		f.onTx(d)
-	}
-	ack := gwmp.NewTxAck(p.Token, f.cfg.GatewayEUI, d.Outcome)
-	if _, err := f.conn.WriteTo(ack.Marshal(), f.server); err != nil {
-		f.log.Debug("send TX_ACK", "err", err)
-	}
 	f.mu.Lock()
 	if d.Outcome == gwmp.TxNone {
 		f.counters.TxSent++
@@ -380,5 +371,15 @@ func (f *Forwarder) pullResp(p gwmp.Packet) {
 		f.counters.TxRejected++
 	}
 	f.mu.Unlock()
+	// The radio world learns of the frame (and the counters of it) before
+	// the server learns of the outcome, so whoever waits for the TX_ACK
+	// finds the frame delivered.
+	if d.Outcome == gwmp.TxNone && f.onTx != nil {
+		f.onTx(d)
+	}
+	ack := gwmp.NewTxAck(p.Token, f.cfg.GatewayEUI, d.Outcome)
+	if _, err := f.conn.WriteTo(ack.Marshal(), f.server); err != nil {
+		f.log.Debug("send TX_ACK", "err", err)
+	}
 	f.log.Debug("downlink", "token", p.Token, "outcome", d.Outcome, "at", d.At)
 }

@@ -91,7 +91,8 @@ type Transmission struct {
 	Start       time.Time
 }
 
-// Airtime is the transmission's time on air with LoRaWAN framing.
+// Airtime is the transmission's time on air with LoRaWAN framing; 0 when
+// its spreading factor, bandwidth or length are invalid.
 func (t Transmission) Airtime() time.Duration {
 	d, err := TimeOnAir(AirtimeParams{PayloadLen: t.PayloadLen, SF: t.SF, BandwidthHz: t.BandwidthHz,
 		CodingRate: t.CodingRate, PreambleSymbols: 8, ExplicitHeader: true, CRC: true, LowDataRateOptimize: Auto})
