@@ -31,6 +31,15 @@ type Stats struct {
 	// DownlinksRefused: a device got the frame but refused it (not for it,
 	// outside its windows, ...); normal when several devices hear one.
 	DownlinksRefused uint64
+	// Collisions: receptions lost to interference or half duplex (only
+	// with the model's collisions on and delivery at time on air).
+	Collisions uint64
+}
+
+// flight is a transmission on air, kept while it can still overlap others.
+type flight struct {
+	id uint64
+	tx radio.Transmission
 }
 
 type dev struct {
@@ -53,6 +62,9 @@ type Air struct {
 	devs  []*dev
 	stats Stats
 	wg    sync.WaitGroup
+
+	flights []flight
+	nextID  uint64
 }
 
 // New returns the air of world w under model m.
@@ -136,6 +148,81 @@ func (a *Air) Run(ctx context.Context, tick time.Duration) error {
 	}
 }
 
+// collisions reports whether receptions are checked for interference:
+// the model says so and frames are delivered at their time on air (in
+// immediate mode the frames that would overlap one are not known yet).
+func (a *Air) collisions() bool { return a.m.Params().Collisions && !a.cfg.Immediate }
+
+// launch records a transmission on air and returns its id.
+func (a *Air) launch(tx radio.Transmission) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.nextID++
+	// Frames that ended more than the longest LoRa frame ago can overlap
+	// nothing still to be delivered.
+	cutoff := a.cfg.Clock().Add(-10 * time.Second)
+	keep := a.flights[:0]
+	for _, f := range a.flights {
+		if f.tx.End().After(cutoff) {
+			keep = append(keep, f)
+		}
+	}
+	a.flights = append(keep, flight{id: a.nextID, tx: tx})
+	return a.nextID
+}
+
+// others are the transmissions on air other than id.
+func (a *Air) others(id uint64) []radio.Transmission {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]radio.Transmission, 0, len(a.flights))
+	for _, f := range a.flights {
+		if f.id != id {
+			out = append(out, f.tx)
+		}
+	}
+	return out
+}
+
+// at runs f at t (at once in immediate mode), tracked for Run's exit.
+func (a *Air) at(t time.Time, f func()) {
+	if a.cfg.Immediate {
+		f()
+		return
+	}
+	a.wg.Add(1)
+	time.AfterFunc(max(t.Sub(a.cfg.Clock()), 0), func() {
+		defer a.wg.Done()
+		f()
+	})
+}
+
+// survivors drops the receptions lost to collisions.
+func (a *Air) survivors(id uint64, tx radio.Transmission, heard []world.Heard) []world.Heard {
+	if !a.collisions() {
+		return heard
+	}
+	others := a.others(id)
+	out := heard[:0]
+	lost := 0
+	for _, h := range heard {
+		// A relayed reception is lost when the relaying radio lost it.
+		radioAt := h.Hotspot
+		if h.RelayedFrom >= 0 {
+			radioAt = h.RelayedFrom
+		}
+		if a.m.Lost(tx, a.nodes[radioAt], h.Reception, others) {
+			lost++
+			continue
+		}
+		out = append(out, h)
+	}
+	if lost > 0 {
+		a.count(func(s *Stats) { s.Collisions += uint64(lost) })
+	}
+	return out
+}
+
 func (a *Air) uplink(d *dev, f device.Frame, now time.Time) {
 	sf, bw, err := radio.ParseDataRate(f.DataRate)
 	if err != nil {
@@ -144,32 +231,35 @@ func (a *Air) uplink(d *dev, f device.Frame, now time.Time) {
 	}
 	tx := radio.Transmission{From: d.wd.Node(), TxPowerDBm: d.wd.TxPowerDBm, FrequencyHz: float64(f.FrequencyHz), SF: sf, BandwidthHz: bw,
 		PayloadLen: len(f.PHYPayload), Start: now}
-	heard := a.w.Hear(a.m, tx, a.nodes)
-	end := now.Add(tx.Airtime())
-	ups := map[int]uint32{}
-	for _, h := range heard {
-		fwd := a.forwarder(h.Hotspot)
-		if fwd == nil {
-			continue
+	id := a.launch(tx)
+	end := tx.End()
+	a.at(end, func() {
+		heard := a.survivors(id, tx, a.w.Hear(a.m, tx, a.nodes))
+		ups := map[int]uint32{}
+		for _, h := range heard {
+			fwd := a.forwarder(h.Hotspot)
+			if fwd == nil {
+				continue
+			}
+			tmst := fwd.Tmst(end)
+			err := fwd.Send(pktfwd.Uplink{PHYPayload: f.PHYPayload, FrequencyHz: f.FrequencyHz, DataRate: f.DataRate,
+				RSSI: h.Reception.RSSI, SNR: h.Reception.SNR, Tmst: tmst})
+			if err != nil {
+				a.log.Debug("push uplink", "hotspot", h.Hotspot, "err", err)
+				continue
+			}
+			ups[h.Hotspot] = tmst
 		}
-		tmst := fwd.Tmst(end)
-		err := fwd.Send(pktfwd.Uplink{PHYPayload: f.PHYPayload, FrequencyHz: f.FrequencyHz, DataRate: f.DataRate,
-			RSSI: h.Reception.RSSI, SNR: h.Reception.SNR, Tmst: tmst})
-		if err != nil {
-			a.log.Debug("push uplink", "hotspot", h.Hotspot, "err", err)
-			continue
-		}
-		ups[h.Hotspot] = tmst
-	}
-	d.mu.Lock()
-	d.lastUp = ups
-	d.mu.Unlock()
-	a.count(func(s *Stats) {
-		s.Uplinks++
-		s.UplinkReceptions += uint64(len(ups))
-		if len(ups) == 0 {
-			s.UplinksUnheard++
-		}
+		d.mu.Lock()
+		d.lastUp = ups
+		d.mu.Unlock()
+		a.count(func(s *Stats) {
+			s.Uplinks++
+			s.UplinkReceptions += uint64(len(ups))
+			if len(ups) == 0 {
+				s.UplinksUnheard++
+			}
+		})
 	})
 }
 
@@ -184,29 +274,25 @@ func (a *Air) Transmitter(hotspot int) func(pktfwd.Downlink) {
 			return
 		}
 		tx := radio.Transmission{From: a.w.Hotspots[hotspot].Node(), TxPowerDBm: float64(dl.TXPK.Powe),
-			FrequencyHz: dl.TXPK.Freq * 1e6, SF: sf, BandwidthHz: bw, PayloadLen: len(dl.TXPK.Data), Start: dl.At}
-		deliver := func() {
+			FrequencyHz: dl.TXPK.Freq * 1e6, SF: sf, BandwidthHz: bw, PayloadLen: len(dl.TXPK.Data), Start: dl.At,
+			InvertedIQ: dl.TXPK.IPol}
+		id := a.launch(tx)
+		a.at(tx.End(), func() {
 			if dl.TXPK.IPol {
-				a.toDevices(hotspot, tx, dl)
+				a.toDevices(hotspot, id, tx, dl)
 			} else {
-				a.toHotspots(hotspot, tx, dl)
+				a.toHotspots(hotspot, id, tx, dl)
 			}
-		}
-		if a.cfg.Immediate {
-			deliver()
-			return
-		}
-		wait := tx.End().Sub(a.cfg.Clock())
-		a.wg.Add(1)
-		time.AfterFunc(max(wait, 0), func() {
-			defer a.wg.Done()
-			deliver()
 		})
 	}
 }
 
-func (a *Air) toDevices(hotspot int, tx radio.Transmission, dl pktfwd.Downlink) {
+func (a *Air) toDevices(hotspot int, id uint64, tx radio.Transmission, dl pktfwd.Downlink) {
 	a.count(func(s *Stats) { s.Downlinks++ })
+	var others []radio.Transmission
+	if a.collisions() {
+		others = a.others(id)
+	}
 	a.mu.Lock()
 	devs := append([]*dev(nil), a.devs...)
 	a.mu.Unlock()
@@ -217,7 +303,12 @@ func (a *Air) toDevices(hotspot int, tx radio.Transmission, dl pktfwd.Downlink) 
 		if !ok || dl.TXPK.Tmst == nil && !dl.TXPK.Imme {
 			continue
 		}
-		if _, heard := a.m.Link(tx, d.wd.Node()); !heard {
+		r, heard := a.m.Link(tx, d.wd.Node())
+		if !heard {
+			continue
+		}
+		if others != nil && a.m.Lost(tx, d.wd.Node(), r, others) {
+			a.count(func(s *Stats) { s.Collisions++ })
 			continue
 		}
 		var delay time.Duration
@@ -235,8 +326,8 @@ func (a *Air) toDevices(hotspot int, tx radio.Transmission, dl pktfwd.Downlink) 
 	}
 }
 
-func (a *Air) toHotspots(hotspot int, tx radio.Transmission, dl pktfwd.Downlink) {
-	heard := a.w.Hear(a.m, tx, a.nodes)
+func (a *Air) toHotspots(hotspot int, id uint64, tx radio.Transmission, dl pktfwd.Downlink) {
+	heard := a.survivors(id, tx, a.w.Hear(a.m, tx, a.nodes))
 	end := tx.End()
 	n := 0
 	for _, h := range heard {

@@ -300,3 +300,72 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 		t.Errorf("air stats %+v", st)
 	}
 }
+
+// TestCollisions puts two devices at the same distance from the only
+// hotspot and lets them send their join requests at the same moment: on
+// one channel they destroy each other, on two channels both get through.
+func TestCollisions(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		channels [2]uint64
+		wantPush int
+	}{
+		{"same channel", [2]uint64{868_100_000, 868_100_000}, 0},
+		{"two channels", [2]uint64{868_100_000, 868_500_000}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := world.Generate(world.Config{City: "paris", Seed: 2, Hotspots: 1, Devices: 2, Companies: 1, UplinkIntervalS: 60})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := w.Hotspots[0]
+			for i := range w.Devices {
+				// 300 m east and west of the hotspot, 1 m high.
+				w.Devices[i].Lat, w.Devices[i].Lng, w.Devices[i].HeightM = h.Lat, h.Lng+float64(2*i-1)*0.0041, h.HeightM
+				w.Devices[i].DataRate = "SF7BW125"
+			}
+			p := radio.DefaultParams()
+			p.Collisions, p.ShadowingSigmaDB = true, 0
+			m, err := radio.New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			a := air.New(air.Config{}, w, m, nil)
+			forwarders(t, ctx, w, a, srv.LocalAddr().String())
+			for i, wd := range w.Devices {
+				c, err := device.FromWorld(wd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Channels = []uint64{tc.channels[i]}
+				a.AddDevice(i, device.New(c))
+			}
+			a.Step() // both join requests start within microseconds
+			pushes := 0
+			buf := make([]byte, 65535)
+			srv.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			for {
+				n, _, err := srv.ReadFrom(buf)
+				if err != nil {
+					break
+				}
+				if p, err := gwmp.Unmarshal(buf[:n]); err == nil && p.Type == gwmp.PushData {
+					if pd, err := gwmp.DecodePushData(p); err == nil && len(pd.RXPK) > 0 {
+						pushes++
+					}
+				}
+			}
+			st := a.Stats()
+			if pushes != tc.wantPush || st.Collisions != uint64(2-tc.wantPush) || st.Uplinks != 2 {
+				t.Fatalf("%d frames pushed, stats %+v; want %d pushed", pushes, st, tc.wantPush)
+			}
+		})
+	}
+}

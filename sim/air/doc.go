@@ -16,6 +16,10 @@
 //     forwarders push them up like any received frame: this is how
 //     beacons get witnessed in the devnet.
 //
-// Frames are delivered at their time on air (after the transmit time plus
-// the time on air), or at once with Config.Immediate (fast tests).
+// Frames are delivered at the end of their time on air, or at once with
+// Config.Immediate (fast tests). When the radio model has collisions on
+// (and delivery is at time on air), every reception is checked against
+// the other frames on air at the time: same channel, spreading factor and
+// IQ polarity within the capture threshold, or the receiver transmitting,
+// and lost receptions are counted in Stats.Collisions.
 package air

@@ -17,8 +17,9 @@
 //     floor of its spreading factor (-7.5 dB at SF7 down to -20 dB at SF12),
 //     i.e. RSSI >= noise floor + required SNR (the sensitivity);
 //   - time on air follows Semtech's formula (AN1200.13);
-//   - optionally (Params.Collisions) overlapping frames on the same channel
-//     and spreading factor destroy each other unless one is stronger by the
+//   - optionally (Params.Collisions; Resolve for a batch, Lost for one
+//     reception) overlapping frames on the same channel, spreading factor
+//     and IQ polarity destroy each other unless one is stronger by the
 //     capture threshold, and a node that is transmitting hears nothing
-//     (half duplex).
+//     (half duplex); uplinks and downlinks (inverted IQ) do not interfere.
 package radio

@@ -89,6 +89,9 @@ type Transmission struct {
 	CodingRate  int // 1..4 for 4/5..4/8; 0 means 4/5
 	PayloadLen  int // PHYPayload bytes
 	Start       time.Time
+	// InvertedIQ marks LoRaWAN downlinks; frames of opposite IQ polarity
+	// do not interfere with each other (see Lost).
+	InvertedIQ bool
 }
 
 // Airtime is the transmission's time on air with LoRaWAN framing; 0 when
@@ -362,15 +365,41 @@ func (m *Model) Resolve(txs []Transmission, receivers []Node) [][]Reception {
 
 func (m *Model) interfered(txs []Transmission, i int, others []int, rx Node, r Reception) bool {
 	for _, j := range others {
-		other := txs[j]
-		if other.From.ID == r.Node {
-			return true // half duplex: the receiver is transmitting
+		if m.destroys(txs[j], txs[i], rx, r) {
+			return true
 		}
-		if other.SF != txs[i].SF || !sameChannel(txs[i], other) {
+	}
+	return false
+}
+
+// destroys reports whether other, known to overlap tx in time, makes rx
+// lose its reception r of tx.
+func (m *Model) destroys(other, tx Transmission, rx Node, r Reception) bool {
+	if other.From.ID == rx.ID {
+		return true // half duplex: the receiver is transmitting
+	}
+	if other.SF != tx.SF || other.InvertedIQ != tx.InvertedIQ || !sameChannel(tx, other) {
+		return false
+	}
+	p, _, _ := m.receivedPower(other, rx)
+	return r.RSSI-p < m.p.CaptureThresholdDB
+}
+
+// Lost reports whether, with Params.Collisions on, rx loses its reception
+// r of tx to one of others (which must not include tx itself): a frame
+// overlapping tx in time that rx is itself sending, or one on the same
+// channel, spreading factor and IQ polarity that arrives less than
+// CaptureThresholdDB weaker. With collisions off it is always false.
+func (m *Model) Lost(tx Transmission, rx Node, r Reception, others []Transmission) bool {
+	if !m.p.Collisions {
+		return false
+	}
+	end := tx.End()
+	for _, o := range others {
+		if !o.Start.Before(end) || !tx.Start.Before(o.End()) {
 			continue
 		}
-		p, _, _ := m.receivedPower(other, rx)
-		if r.RSSI-p < m.p.CaptureThresholdDB {
+		if m.destroys(o, tx, rx, r) {
 			return true
 		}
 	}

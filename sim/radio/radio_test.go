@@ -384,3 +384,50 @@ func BenchmarkResolveCollisions(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(txs))/b.Elapsed().Seconds(), "uplinks/s")
 }
+
+func TestLost(t *testing.T) {
+	p := DefaultParams()
+	p.ShadowingSigmaDB = 0
+	p.Collisions = true
+	m, _ := New(p)
+	start := time.Unix(3000, 0)
+	up := func(from Node, freq float64, sf int, offset time.Duration) Transmission {
+		return Transmission{From: from, TxPowerDBm: 14, FrequencyHz: freq, SF: sf, BandwidthHz: 125000, PayloadLen: 20, Start: start.Add(offset)}
+	}
+	rx := at(100, 0)
+	a, b, c := at(1, 500), at(2, -500), at(3, -3000)
+	tx := up(a, 868.1e6, 7, 0)
+	r, ok := m.Link(tx, rx)
+	if !ok {
+		t.Fatal("a not heard")
+	}
+	down := up(b, 868.1e6, 7, 0)
+	down.InvertedIQ = true
+	tests := []struct {
+		name   string
+		others []Transmission
+		want   bool
+	}{
+		{"alone", nil, false},
+		{"equal power same sf", []Transmission{up(b, 868.1e6, 7, 10*time.Millisecond)}, true},
+		{"weaker interferer captured", []Transmission{up(c, 868.1e6, 7, 0)}, false},
+		{"different sf", []Transmission{up(b, 868.1e6, 9, 0)}, false},
+		{"different channel", []Transmission{up(b, 868.5e6, 7, 0)}, false},
+		{"earlier, ended", []Transmission{up(b, 868.1e6, 7, -time.Second)}, false},
+		{"later, not started", []Transmission{up(b, 868.1e6, 7, time.Second)}, false},
+		{"downlink does not interfere", []Transmission{down}, false},
+		{"receiver transmitting", []Transmission{up(rx, 869.525e6, 12, 0)}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := m.Lost(tx, rx, r, tc.others); got != tc.want {
+				t.Fatalf("Lost = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	p.Collisions = false
+	off, _ := New(p)
+	if off.Lost(tx, rx, r, []Transmission{up(b, 868.1e6, 7, 0)}) {
+		t.Fatal("collisions off, frame lost")
+	}
+}
