@@ -91,7 +91,7 @@ func (n *Node) Run(ctx context.Context) error {
 		SnapshotDir:      filepath.Join(ccfg.DBDir(), "snapshots"),
 		SnapshotInterval: n.cfg.SnapshotInterval,
 		SnapshotKeep:     n.cfg.SnapshotKeep,
-	}, n.log.With("module", "app"), db, prices)
+	}, n.log.With("component", "app"), db, prices)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (n *Node) Run(ctx context.Context) error {
 		cmtnode.DefaultGenesisDocProviderFunc(ccfg),
 		cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(ccfg.Instrumentation),
-		NewCometLogger(n.log.With("module", "cometbft"), n.cfg.VerboseComet))
+		NewCometLogger(n.log.With("component", "cometbft"), n.cfg.VerboseComet))
 	if err != nil {
 		return fmt.Errorf("create node: %w", err)
 	}
