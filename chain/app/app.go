@@ -347,10 +347,10 @@ func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
 	txc.Write()
 	return &abcitypes.ExecTxResult{
 		Code: client.CodeOK, Data: data, GasWanted: gas, GasUsed: gas, Log: tx.Kind(body),
-		Events: []abcitypes.Event{{Type: "hexproof_tx", Attributes: []abcitypes.EventAttribute{
+		Events: append([]abcitypes.Event{{Type: "hexproof_tx", Attributes: []abcitypes.EventAttribute{
 			{Key: "kind", Value: tx.Kind(body), Index: true},
 			{Key: "signer", Value: d.Signer.String(), Index: true},
-		}}},
+		}}}, h.events...),
 	}
 }
 

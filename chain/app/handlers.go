@@ -3,6 +3,9 @@ package app
 import (
 	"bytes"
 	"math/bits"
+	"strconv"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/chain/geo"
@@ -20,6 +23,15 @@ type handler struct {
 	signer identity.Address
 	params client.Params
 	raw    []byte
+	events []abcitypes.Event
+}
+
+func (h *handler) emit(typ string, kv ...string) {
+	e := abcitypes.Event{Type: typ}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Attributes = append(e.Attributes, abcitypes.EventAttribute{Key: kv[i], Value: kv[i+1], Index: true})
+	}
+	h.events = append(h.events, e)
 }
 
 // run dispatches on the payload; it returns the result data and the extra
@@ -129,6 +141,7 @@ func (h *handler) burn(p *hexproofv1.BurnForDc) ([]byte, int64, error) {
 	s.BurnedUHXP += p.Amount
 	s.DCIssued += dc
 	h.l.setSupply(s)
+	h.emit("burn_for_dc", "dc", strconv.FormatUint(dc, 10), "amount_uhxp", strconv.FormatUint(p.Amount, 10), "price_uusd", strconv.FormatUint(price, 10))
 	return be64(dc), 0, nil
 }
 
@@ -407,5 +420,6 @@ func (h *handler) voucherClaim(p *hexproofv1.VoucherClaim) ([]byte, int64, error
 	s := h.l.supply()
 	s.DCBurned += inc
 	h.l.setSupply(s)
+	h.emit("voucher_claim", "oui", strconv.FormatUint(v.Oui, 10), "hotspot", hsAddr.String(), "epoch", strconv.FormatUint(v.Epoch, 10), "paid_dc", strconv.FormatUint(inc, 10))
 	return be64(inc), gasSignature, nil
 }

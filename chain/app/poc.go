@@ -3,6 +3,9 @@ package app
 import (
 	"encoding/binary"
 	"slices"
+	"strconv"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/chain/poc"
@@ -108,12 +111,19 @@ func (h *handler) pocReceipt(r *hexproofv1.PocReceipt) ([]byte, int64, error) {
 				h.c.Set(kPocHist(w.Hotspot, h.b.height, id, histWitness), append(slices.Clone(beaconer.Address[:]), w.Reason...))
 			}
 		}
+		h.emit("poc_witness", "index", strconv.Itoa(i), "hotspot", w.Hotspot.String(), "valid", strconv.FormatBool(w.Valid), "reason", string(w.Reason), "selected", strconv.FormatBool(w.Rewarded))
 		if w.Rewarded {
 			act.Witnesses = append(act.Witnesses, w.Hotspot)
 		}
 		rec.Witnesses = append(rec.Witnesses, wv)
 	}
 	setJSON(h.c, kBeacon(id), rec)
+	h.events = append([]abcitypes.Event{{Type: "poc_beacon", Attributes: []abcitypes.EventAttribute{
+		{Key: "id", Value: client.HexBytes(id).String(), Index: true},
+		{Key: "beaconer", Value: rec.Beaconer.String(), Index: true},
+		{Key: "valid", Value: strconv.FormatBool(rec.Valid)},
+		{Key: "reason", Value: rec.Reason},
+	}}}, h.events...)
 	if res.Beacon.Valid {
 		ep := currentEpoch(h.b.height, h.params)
 		setJSON(h.c, kActBeacon(ep, id), act)

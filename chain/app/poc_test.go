@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/hexproof/hexproof/chain/beacon"
@@ -103,6 +104,17 @@ func TestPoCReceipts(t *testing.T) {
 	n.query(client.QueryPath(client.PathBeacon, "id", client.HexBytes(res[0].Data).String()), &br)
 	if !br.Valid {
 		t.Fatalf("round 2 beacon invalid: %s", br.Reason)
+	}
+	// Indexers read the verdicts from the tx events.
+	var kinds []string
+	for _, e := range res[0].Events {
+		kinds = append(kinds, e.Type)
+		if e.Type == "poc_beacon" && e.Attributes[2].Value != "true" {
+			t.Errorf("poc_beacon event %v", e.Attributes)
+		}
+	}
+	if fmt.Sprint(kinds) != "[hexproof_tx poc_beacon poc_witness poc_witness]" {
+		t.Errorf("events %v", kinds)
 	}
 	if w := br.Witnesses[0]; !w.Valid || !w.Selected || w.DistanceM < 4000 || w.DistanceM > 6000 {
 		t.Errorf("witness a = %+v", w)
