@@ -74,7 +74,10 @@ type Beacon struct {
 // DataClaim is DC a hotspot claimed from vouchers during the epoch.
 type DataClaim struct {
 	Hotspot identity.Address
-	DC      uint64
+	// Owner is the account paid when the hotspot is not in Input.Hotspots
+	// (data-only hotspots are not counted for density); ignored otherwise.
+	Owner identity.Address
+	DC    uint64
 }
 
 // Weighted is a validator (weight = voting power) or an oracle (weight =
@@ -139,6 +142,9 @@ type Pools struct {
 	WitnessPaid   uint64 `json:"witness_paid"`
 	ValidatorPaid uint64 `json:"validator_paid"`
 	OraclePaid    uint64 `json:"oracle_paid"`
+	// Unowned is what hotspots without a known owner would have earned;
+	// it is part of Unallocated.
+	Unowned uint64 `json:"unowned"`
 }
 
 // Output is an epoch's rewards, every slice sorted by address.
@@ -298,6 +304,9 @@ func Compute(p Params, in Input) (*Output, error) {
 	for _, d := range in.Data {
 		r := row(d.Hotspot)
 		r.DataDC += d.DC
+		if r.Owner.IsZero() {
+			r.Owner = d.Owner
+		}
 	}
 	// Deterministic order for everything that follows.
 	slices.SortFunc(all, func(a, b *HotspotReward) int { return bytes.Compare(a.Hotspot[:], b.Hotspot[:]) })
@@ -408,6 +417,13 @@ func Compute(p Params, in Input) (*Output, error) {
 	out.Hotspots = make([]HotspotReward, 0, len(all))
 	for _, r := range all {
 		r.Total = r.BeaconReward + r.WitnessReward + r.DataReward
+		if r.Owner.IsZero() && r.Total > 0 {
+			// Nobody to pay (a hotspot neither listed nor named by a data
+			// claim's owner): keep the amount out of circulation.
+			out.Unallocated += r.Total
+			pl.Unowned += r.Total
+			r.BeaconReward, r.WitnessReward, r.DataReward, r.Total = 0, 0, 0, 0
+		}
 		out.Hotspots = append(out.Hotspots, *r)
 	}
 	if err := out.Check(); err != nil {

@@ -99,7 +99,7 @@ func scenario(t *testing.T) (Params, Input) {
 		},
 		Data: []DataClaim{
 			{Hotspot: addr("paris"), DC: 1_000_000}, // $10 = 5 HXP
-			{Hotspot: addr("data-only"), DC: 500_000},
+			{Hotspot: addr("data-only"), Owner: addr("owner4"), DC: 500_000},
 			{Hotspot: addr("paris"), DC: 200_000},
 		},
 		Validators: []Weighted{{Address: addr("val1"), Weight: 10}, {Address: addr("val2"), Weight: 30}},
@@ -274,6 +274,24 @@ func TestFlows(t *testing.T) {
 		for _, h := range out.Hotspots {
 			if h.Hotspot == addr("paris") && (h.DataReward < 247_058_823 || h.DataReward > 247_058_824) {
 				t.Errorf("paris data %d", h.DataReward)
+			}
+		}
+	})
+	t.Run("unknown owner: unallocated", func(t *testing.T) {
+		s := in
+		s.Data = append([]DataClaim(nil), in.Data...)
+		s.Data[1].Owner = identity.Address{}
+		out, err := Compute(p, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// data-only earned 2,500,000 data + 65,593,846 witness.
+		if out.Pools.Unowned != 68_093_846 || out.Unallocated != 68_093_846 {
+			t.Errorf("unowned %d, unallocated %d", out.Pools.Unowned, out.Unallocated)
+		}
+		for _, h := range out.Hotspots {
+			if h.Owner.IsZero() && h.Total != 0 {
+				t.Errorf("paid a hotspot without owner: %+v", h)
 			}
 		}
 	})

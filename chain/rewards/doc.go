@@ -32,7 +32,9 @@
 //     address first), so every pool is paid exactly.
 //   - An empty pool flows on: beacon <-> witness, then PoC and oracle pools
 //     to validators; with no validator power the amount is Unallocated (the
-//     app carries it into the next epoch). Minted total plus Unallocated
+//     app carries it into the next epoch). A hotspot with no known owner
+//     (not in Input.Hotspots, no DataClaim.Owner) is not paid: its amount
+//     is Unallocated too (Pools.Unowned). Minted total plus Unallocated
 //     equals the emission to the micro-unit (Output.Check).
 //
 // Outputs are sorted by address; HotspotReward is the per-hotspot breakdown
