@@ -21,7 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
-	"github.com/hexproof/hexproof/firmware-bridge/internal/testkit"
+	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 )

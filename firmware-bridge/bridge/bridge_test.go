@@ -15,7 +15,7 @@ import (
 
 	"github.com/hexproof/hexproof/firmware-bridge/filter"
 	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
-	"github.com/hexproof/hexproof/firmware-bridge/internal/testkit"
+	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/firmware-bridge/metrics"
 	"github.com/hexproof/hexproof/internal/logging"
 )

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chirpstack/chirpstack/api/go/v4/gw"
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hexproof/hexproof/firmware-bridge/testkit"
+	"github.com/hexproof/hexproof/internal/config"
+)
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, &out, &out)
+	if !errors.Is(err, config.ErrHelp) {
+		t.Fatalf("err %v", err)
+	}
+	for _, want := range []string{"usage: firmware-bridge", "--udp-bind", "FIRMWARE_BRIDGE_MQTT_SERVER", "--marshaler", "--metrics-bind"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	if err := run(context.Background(), []string{"--marshaler", "xml", "--udp-bind", "127.0.0.1:0"}, &out, &out); err == nil || !strings.Contains(err.Error(), "protobuf or json") {
+		t.Fatalf("bad marshaler: %v", err)
+	}
+}
+
+// buildBinary compiles the real binary once per test or benchmark.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "firmware-bridge")
+	// Same flags as the test build, so the build cache makes this quick.
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(tb testing.TB, network string) int {
+	tb.Helper()
+	if network == "udp" {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startBinary runs the built bridge and waits until its MQTT connection is up.
+func startBinary(tb testing.TB, bin string, udpPort, metricsPort int, args ...string) *exec.Cmd {
+	tb.Helper()
+	args = append([]string{"--udp-bind", fmt.Sprintf("127.0.0.1:%d", udpPort), "--metrics-bind", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		"--log-format", "text", "--log-level", "warn"}, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(scrape(metricsPort), "firmware_bridge_mqtt_connected 1") {
+			return cmd
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatal("bridge did not connect to MQTT")
+	return nil
+}
+
+// The real binary, killed without a chance to say goodbye, leaves its last
+// will: the gateway's retained OFFLINE state.
+func TestLastWill(t *testing.T) {
+	broker := testkit.StartBroker(t, "")
+	bin := buildBinary(t)
+	const gid = "0102030405060708"
+	cmd := startBinary(t, bin, freePort(t, "udp"), freePort(t, "tcp"), "--mqtt-server", broker.URL(), "--gateway-id", gid, "--topic-prefix", "will/")
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("will-check"))
+	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer sub.Disconnect(100)
+	got := make(chan paho.Message, 1)
+	sub.Subscribe("will/gateway/"+gid+"/state/conn", 1, func(_ paho.Client, m paho.Message) { got <- m })
+	select {
+	case m := <-got:
+		var cs gw.ConnState
+		if err := proto.Unmarshal(m.Payload(), &cs); err != nil {
+			t.Fatal(err)
+		}
+		if cs.State != gw.ConnState_OFFLINE || cs.GatewayId != gid || !m.Retained() {
+			t.Fatalf("will %v retained=%v", &cs, m.Retained())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no last will")
+	}
+}
