@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hexproof/hexproof/chain/rewards"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
@@ -66,14 +67,55 @@ func TestGoldenTranscript(t *testing.T) {
 	for n, k := range w.keys {
 		names[k.Address()] = n
 	}
+	var epoch rewards.Input
 	for _, s := range steps {
 		res := Verify(w, p, now, s.receipt())
+		if res.Beacon.Valid {
+			b := rewards.Beacon{Beaconer: res.Beacon.Hotspot}
+			for _, i := range res.RewardedWitnesses() {
+				b.Witnesses = append(b.Witnesses, res.Witnesses[i].Hotspot)
+			}
+			epoch.Beacons = append(epoch.Beacons, b)
+		}
 		fmt.Fprintf(&out, "# %s\n", s.title)
 		fmt.Fprintf(&out, "beacon %s valid=%v physical=%v reason=%q\n", names[res.Beacon.Hotspot], res.Beacon.Valid, res.Beacon.Physical, res.Beacon.Reason)
 		for _, wr := range res.Witnesses {
 			fmt.Fprintf(&out, "  witness %-8s valid=%-5v physical=%-5v rewarded=%-5v distance_m=%-6d reason=%q\n",
 				names[wr.Hotspot], wr.Valid, wr.Physical, wr.Rewarded, wr.DistanceM, wr.Reason)
 		}
+	}
+	// The epoch these receipts make. Hand check of the golden: no data, so
+	// the 350M data pool flows to PoC (beacon +70M = 170M, witness +280M =
+	// 680M). alpha and echo are 250 m apart under one res-10 hex: scale 1/2.
+	// Beacon units: alpha w=3 -> 3/4 * 1/2 = 0.375, bravo w=1 -> 1/4 * 1 =
+	// 0.25; 170M -> alpha 102M, bravo 68M. Witness units: bravo, charlie,
+	// delta 1 * 1/2 (alpha's scale), alpha 1 * 1 (bravo's): total 2.5; 680M
+	// -> 136M each, alpha 272M. Validator 100M, oracle 50M. Sum 1,000M.
+	// Every asserted full hotspot counts
+	// for density; 1,000 HXP emitted, no data, one validator, one oracle.
+	for _, k := range w.keys {
+		h := w.hotspots[k.Address()]
+		if h.Mode == hexproofv1.HotspotMode_HOTSPOT_MODE_FULL {
+			epoch.Hotspots = append(epoch.Hotspots, rewards.Hotspot{Address: h.Address, Owner: h.Owner, Location: h.Location})
+		}
+	}
+	epoch.Emission = 1_000_000_000
+	epoch.Validators = []rewards.Weighted{{Address: key(t, "validator").Address(), Weight: 1}}
+	epoch.Oracles = []rewards.Weighted{{Address: key(t, "oracle").Address(), Weight: 3}}
+	ep, err := rewards.Compute(rewards.DefaultParams(), epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&out, "# epoch rewards (micro-HXP): emission %d, data unused %d, unallocated %d\n", ep.Emission, ep.Pools.DataUnused, ep.Unallocated)
+	for _, h := range ep.Hotspots {
+		fmt.Fprintf(&out, "  hotspot %-8s scale=%-13d beacons=%d witnesses=%d beacon=%-10d witness=%-10d total=%d\n",
+			names[h.Hotspot], h.Scale, h.Beacons, h.Witnesses, h.BeaconReward, h.WitnessReward, h.Total)
+	}
+	for _, a := range ep.Validators {
+		fmt.Fprintf(&out, "  validator reward=%d\n", a.Reward)
+	}
+	for _, a := range ep.Oracles {
+		fmt.Fprintf(&out, "  oracle reward=%d\n", a.Reward)
 	}
 	path := filepath.Join("testdata", "transcript.golden")
 	if *update {
