@@ -3,8 +3,8 @@ package poc
 import (
 	"bytes"
 	"crypto/sha256"
-	"strings"
 	"sort"
+	"strings"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"google.golang.org/protobuf/proto"
