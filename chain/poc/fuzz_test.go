@@ -3,6 +3,7 @@ package poc
 import (
 	"crypto/ed25519"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -221,5 +222,47 @@ func TestRecent(t *testing.T) {
 		if got := recent(tt.last, tt.h, tt.window); got != tt.want {
 			t.Errorf("recent(%d, %d, %d) = %v", tt.last, tt.h, tt.window, got)
 		}
+	}
+}
+
+// TestShuffledWitnesses: the verdict on each report does not depend on the
+// order the submitter put the reports in, duplicates included.
+func TestShuffledWitnesses(t *testing.T) {
+	w := baseWorld(t)
+	w.add(t, "w3", 150, 10)
+	w.add(t, "w4", 3000, 200)
+	r := w.receipt(t, "a", "w1", "w2", "w3", "w4")
+	dup := w.witnessReport(t, "w1", r.Beacon)
+	dup.Radio.ReceivedAtMs -= 5
+	w.signWitness(t, "w1", dup)
+	late := w.witnessReport(t, "w2", r.Beacon)
+	late.Radio.ReceivedAtMs += 1600
+	w.signWitness(t, "w2", late)
+	r.Witnesses = append(r.Witnesses, dup, late)
+	type verdict struct {
+		Reason             Reason
+		Physical, Rewarded bool
+	}
+	byReport := func(r *hexproofv1.PocReceipt, res Result) map[string]verdict {
+		m := map[string]verdict{}
+		for i, wr := range res.Witnesses {
+			m[string(r.Witnesses[i].Signature)] = verdict{wr.Reason, wr.Physical, wr.Rewarded}
+		}
+		return m
+	}
+	want := byReport(r, verify(w, testParams(), r))
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 30; n++ {
+		s := &hexproofv1.PocReceipt{Beacon: r.Beacon, Witnesses: append([]*hexproofv1.WitnessReport(nil), r.Witnesses...)}
+		rng.Shuffle(len(s.Witnesses), func(i, j int) { s.Witnesses[i], s.Witnesses[j] = s.Witnesses[j], s.Witnesses[i] })
+		if diff := cmp.Diff(want, byReport(s, verify(w, testParams(), s))); diff != "" {
+			t.Fatalf("shuffle %d changed verdicts:\n%s", n, diff)
+		}
+	}
+	if want[string(dup.Signature)].Reason != "" || want[string(r.Witnesses[0].Signature)].Reason != WitnessDuplicate {
+		t.Errorf("the earlier of w1's two reports should be kept: %+v", want)
+	}
+	if want[string(late.Signature)].Reason != WitnessDuplicate {
+		t.Errorf("w2's later report should be the duplicate: %+v", want[string(late.Signature)])
 	}
 }
