@@ -153,8 +153,13 @@ func (p *PushData) UnmarshalBinary(b []byte) error {
 	}
 	p.Version, p.Token = h.Version, h.Token
 	copy(p.GatewayID[:], b[4:12])
+	body := trimJSON(b[12:])
+	if fast, ok := decodePushDataFast(body); ok {
+		p.Payload = fast
+		return nil
+	}
 	p.Payload = PushDataPayload{}
-	if err := json.Unmarshal(trimJSON(b[12:]), &p.Payload); err != nil {
+	if err := json.Unmarshal(body, &p.Payload); err != nil {
 		return fmt.Errorf("push_data json: %w", err)
 	}
 	return nil

@@ -83,6 +83,20 @@ type TXPK struct {
 	Ant  uint8   `json:"ant,omitempty"`
 }
 
+// plainString returns the contents of a JSON string token without
+// escapes; ok is false when encoding/json must unquote it.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || bytes.IndexByte(b, '\\') >= 0 {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x80 || c == '"' {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
+}
+
 // DatR is the data rate: a string such as "SF7BW125" for LoRa and LR-FHSS
 // ("M0CW137"), a number of bits/s for FSK.
 type DatR struct {
@@ -102,7 +116,9 @@ func (d DatR) MarshalJSON() ([]byte, error) {
 func (d *DatR) UnmarshalJSON(b []byte) error {
 	*d = DatR{}
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &d.LoRa); err != nil {
+		if s, ok := plainString(b); ok {
+			d.LoRa = s
+		} else if err := json.Unmarshal(b, &d.LoRa); err != nil {
 			return err
 		}
 		if d.LoRa == "" {
@@ -144,6 +160,13 @@ func (b *B64) UnmarshalJSON(in []byte) error {
 		return errors.New("base64 data: want a JSON string")
 	}
 	s := in[1 : len(in)-1]
+	if bytes.IndexByte(s, '\\') >= 0 { // escaped, e.g. "\/": unquote first
+		var u string
+		if err := json.Unmarshal(in, &u); err != nil {
+			return err
+		}
+		s = []byte(u)
+	}
 	s = bytes.TrimRight(s, "=")
 	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(s)))
 	n, err := base64.RawStdEncoding.Decode(out, s)
@@ -164,9 +187,11 @@ func (t CompactTime) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *CompactTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+	s, ok := plainString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -188,9 +213,11 @@ func (t StatTime) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *StatTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+	s, ok := plainString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
 	}
 	for _, layout := range []string{statLayout, time.RFC3339Nano, "2006-01-02 15:04:05"} {
 		if v, err := time.Parse(layout, s); err == nil {
