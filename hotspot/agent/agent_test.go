@@ -17,6 +17,7 @@ import (
 
 	"github.com/hexproof/hexproof/chain/beacon"
 	"github.com/hexproof/hexproof/hotspot/bridgemqtt"
+	"github.com/hexproof/hexproof/hotspot/hotspottest"
 	"github.com/hexproof/hexproof/hotspot/routing"
 	"github.com/hexproof/hexproof/hotspot/status"
 	"github.com/hexproof/hexproof/internal/identity"
@@ -94,13 +95,13 @@ func TestAgentEndToEnd(t *testing.T) {
 	broker := testsvc.MQTTURL(t)
 	prefix := testsvc.TopicPrefix(t)
 	bridge := newFakeBridge(t, prefix)
-	router, routerAddr := newTestRouter(t)
-	oracle, oracleAddr := newTestOracle(t, "")
+	router, routerAddr := hotspottest.NewRouter(t, testChainID)
+	oracle, oracleAddr := hotspottest.NewOracle(t, "")
 	key, _ := identity.NewKey(nil)
 	hash := bytes.Repeat([]byte{0x5a}, 32)
 	chain := &fakeChain{height: beaconHeight(key.PublicKey()), hash: hash, ouis: []routing.OUI{{OUI: 1, Config: &hexproofv1.OuiConfig{
 		DevaddrRanges: []*hexproofv1.DevAddrRange{{Start: 0x26000000, End: 0x26ffffff}},
-		Routers:       []*hexproofv1.RouterEndpoint{{Endpoint: routerAddr, PublicKey: router.key.PublicKey()}},
+		Routers:       []*hexproofv1.RouterEndpoint{{Endpoint: routerAddr, PublicKey: router.Key.PublicKey()}},
 	}}}}
 	statusLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -142,10 +143,8 @@ func TestAgentEndToEnd(t *testing.T) {
 			it.GetTxInfo().GetPower() != beacon.TxPowerDBm(hexproofv1.Region_REGION_EU868, 30) {
 			t.Fatalf("beacon frame %v, want payload for %v", it, want)
 		}
-		waitUntil(t, "beacon report", 10*time.Second, func() bool { b, _ := oracle.counts(); return b == 1 })
-		oracle.mu.Lock()
-		r := oracle.beacons[0]
-		oracle.mu.Unlock()
+		waitUntil(t, "beacon report", 10*time.Second, func() bool { b, _ := oracle.Counts(); return b == 1 })
+		r := oracle.Beacons()[0]
 		if !bytes.Equal(r.GetPayload(), want.Payload) || r.GetEntropyHeight() != chain.height || !bytes.Equal(r.GetEntropy(), hash) {
 			t.Fatalf("beacon report %v", r)
 		}
@@ -155,12 +154,12 @@ func TestAgentEndToEnd(t *testing.T) {
 		phy := dataFrame(t, lorawan.DevAddr{0x26, 0x01, 0x02, 0x03}, 7)
 		bridge.publish(t, "event/up", uplinkFrame(phy, gw.CRCStatus_CRC_OK, 1_000_000))
 		select {
-		case up := <-router.uplinks:
+		case up := <-router.Uplinks:
 			if !bytes.Equal(up.GetPhyPayload(), phy) || up.GetRadio().GetTmst() != 1_000_000 || up.GetRadio().GetRssiDbm() != -88 ||
 				up.GetRadio().GetSnrCb() != 65 || up.GetRadio().GetDatarate() != "SF9BW125" {
 				t.Fatalf("uplink %v", up)
 			}
-		case err := <-router.authErrs:
+		case err := <-router.AuthErrs:
 			t.Fatal(err)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no uplink at router")
@@ -176,7 +175,7 @@ func TestAgentEndToEnd(t *testing.T) {
 			return p.CRCFailed == before.CRCFailed+1 && p.Unroutable == before.Unroutable+1
 		})
 		select {
-		case up := <-router.uplinks:
+		case up := <-router.Uplinks:
 			t.Fatalf("router got %x", up.GetPhyPayload())
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -186,7 +185,7 @@ func TestAgentEndToEnd(t *testing.T) {
 		dl := &hexproofv1.Downlink{Id: 99, PhyPayload: []byte{0x60, 1, 2, 3, 4, 5, 6, 7, 8, 9},
 			Rx1: &hexproofv1.DownlinkWindow{FrequencyHz: 868300000, Datarate: "SF9BW125", PowerDbm: 14, Tmst: 2_000_000, PolarizationInversion: true, CodingRate: "4/5"},
 			Rx2: &hexproofv1.DownlinkWindow{FrequencyHz: 869525000, Datarate: "SF12BW125", PowerDbm: 27, Tmst: 3_000_000, PolarizationInversion: true, CodingRate: "4/5"}}
-		if err := router.send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Downlink{Downlink: dl}}); err != nil {
+		if err := router.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Downlink{Downlink: dl}}); err != nil {
 			t.Fatal(err)
 		}
 		var f *gw.DownlinkFrame
@@ -200,7 +199,7 @@ func TestAgentEndToEnd(t *testing.T) {
 			t.Fatalf("downlink frame %v", f)
 		}
 		select {
-		case ack := <-router.acks:
+		case ack := <-router.Acks:
 			if ack.GetDownlinkId() != 99 || ack.GetStatus() != hexproofv1.TxAckStatus_TX_ACK_STATUS_OK || ack.GetWindow() != 2 {
 				t.Fatalf("ack %v", ack)
 			}
@@ -215,29 +214,27 @@ func TestAgentEndToEnd(t *testing.T) {
 		bridge.publish(t, "event/up", uplinkFrame(beacon.Frame(payload), gw.CRCStatus_CRC_OK, 6))
 		own, _ := beacon.Derive(hash, key.PublicKey(), hexproofv1.Region_REGION_EU868)
 		bridge.publish(t, "event/up", uplinkFrame(beacon.Frame(own.Payload), gw.CRCStatus_CRC_OK, 7))
-		waitUntil(t, "witness report", 10*time.Second, func() bool { _, w := oracle.counts(); return w == 1 })
+		waitUntil(t, "witness report", 10*time.Second, func() bool { _, w := oracle.Counts(); return w == 1 })
 		waitUntil(t, "ignored counters", 5*time.Second, func() bool {
 			c := a.Status().PoC.Counters
 			return c.IgnoredRepeat == 1 && c.IgnoredOwn == 1
 		})
-		oracle.mu.Lock()
-		w := oracle.witnesses[0]
-		oracle.mu.Unlock()
+		w := oracle.Witnesses()[0]
 		if !bytes.Equal(w.GetPayload(), payload) || w.GetRadio().GetRssiDbm() != -88 || w.GetRadio().GetRegion() != hexproofv1.Region_REGION_EU868 || w.GetRadio().GetFrequencyHz() != 868300000 {
 			t.Fatalf("witness %v", w)
 		}
-		if _, n := oracle.counts(); n != 1 {
+		if _, n := oracle.Counts(); n != 1 {
 			t.Fatalf("%d witness reports", n)
 		}
 	})
 
 	t.Run("vouchers are verified and stored", func(t *testing.T) {
-		v := &hexproofv1.Voucher{ChainId: testChainID, Oui: 1, Router: router.key.PublicKey(), Hotspot: key.PublicKey(), Epoch: 0, Dc: 12, Packets: 3}
-		router.key.SignMessage(identity.DomainVoucher, v)
+		v := &hexproofv1.Voucher{ChainId: testChainID, Oui: 1, Router: router.Key.PublicKey(), Hotspot: key.PublicKey(), Epoch: 0, Dc: 12, Packets: 3}
+		router.Key.SignMessage(identity.DomainVoucher, v)
 		forged := proto.Clone(v).(*hexproofv1.Voucher)
 		forged.Dc = 1000
-		router.send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Voucher{Voucher: forged}})
-		router.send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Voucher{Voucher: v}})
+		router.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Voucher{Voucher: forged}})
+		router.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Voucher{Voucher: v}})
 		waitUntil(t, "voucher stored", 5*time.Second, func() bool { return a.Status().Queues.Vouchers == 1 })
 		if got := a.vouch.List()[0].GetDc(); got != 12 {
 			t.Fatalf("stored voucher dc %d", got)

@@ -1,22 +1,12 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"errors"
-	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
-
 	"github.com/hexproof/hexproof/hotspot/poc"
-	"github.com/hexproof/hexproof/hotspot/routerconn"
 	"github.com/hexproof/hexproof/hotspot/routing"
 	"github.com/hexproof/hexproof/hotspot/status"
 	"github.com/hexproof/hexproof/internal/identity"
@@ -69,169 +59,6 @@ func (f *fakeChain) PocHistory(context.Context, identity.Address, int) ([]status
 // 1000, so the test does not wait for a slot.
 func beaconHeight(key []byte) uint64 {
 	return 5000 + poc.Slot(key, 5, 1000)
-}
-
-// testRouter is a RouterService that authenticates hotspots like a real
-// router and records what they send.
-type testRouter struct {
-	hexproofv1.UnimplementedRouterServiceServer
-	key      *identity.Key
-	uplinks  chan *hexproofv1.Uplink
-	acks     chan *hexproofv1.TxAck
-	mu       sync.Mutex
-	sessions []chan *hexproofv1.StreamResponse
-	authErrs chan error
-}
-
-func newTestRouter(t *testing.T) (*testRouter, string) {
-	t.Helper()
-	key, _ := identity.NewKey(nil)
-	r := &testRouter{key: key, uplinks: make(chan *hexproofv1.Uplink, 100), acks: make(chan *hexproofv1.TxAck, 100), authErrs: make(chan error, 10)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hexproofv1.RegisterRouterServiceServer(srv, r)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	return r, ln.Addr().String()
-}
-
-func (r *testRouter) Stream(s grpc.BidiStreamingServer[hexproofv1.StreamRequest, hexproofv1.StreamResponse]) error {
-	m, err := s.Recv()
-	if err != nil {
-		return err
-	}
-	init := m.GetInit()
-	if init == nil || init.GetChainId() != testChainID {
-		return grpcstatus.Error(codes.InvalidArgument, "want SessionInit for the test chain")
-	}
-	nonce := make([]byte, 32)
-	rand.Read(nonce)
-	if err := s.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Challenge{Challenge: &hexproofv1.SessionChallenge{Nonce: nonce, Router: r.key.PublicKey()}}}); err != nil {
-		return err
-	}
-	m, err = s.Recv()
-	if err != nil {
-		return err
-	}
-	sb, _ := routerconn.SessionSignBytes(testChainID, nonce, r.key.PublicKey(), init.GetHotspot())
-	if err := identity.Verify(init.GetHotspot(), identity.DomainSession, sb, m.GetProof().GetSignature()); err != nil {
-		r.authErrs <- err
-		return s.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Refused{Refused: &hexproofv1.SessionRefused{Reason: "bad proof"}}})
-	}
-	if err := s.Send(&hexproofv1.StreamResponse{Msg: &hexproofv1.StreamResponse_Accepted{Accepted: &hexproofv1.SessionAccepted{Ouis: []uint64{1}}}}); err != nil {
-		return err
-	}
-	out := make(chan *hexproofv1.StreamResponse, 16)
-	r.mu.Lock()
-	r.sessions = append(r.sessions, out)
-	r.mu.Unlock()
-	go func() {
-		for {
-			select {
-			case <-s.Context().Done():
-				return
-			case m := <-out:
-				s.Send(m)
-			}
-		}
-	}()
-	for {
-		m, err := s.Recv()
-		if err != nil {
-			return err
-		}
-		switch x := m.Msg.(type) {
-		case *hexproofv1.StreamRequest_Uplink:
-			if err := identity.VerifyMessage(init.GetHotspot(), identity.DomainUplink, x.Uplink); err != nil || !bytes.Equal(x.Uplink.GetHotspot(), init.GetHotspot()) {
-				r.authErrs <- fmt.Errorf("uplink signature: %v", err)
-				continue
-			}
-			r.uplinks <- x.Uplink
-		case *hexproofv1.StreamRequest_TxAck:
-			r.acks <- x.TxAck
-		}
-	}
-}
-
-func (r *testRouter) send(m *hexproofv1.StreamResponse) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.sessions) == 0 {
-		return errors.New("no session")
-	}
-	r.sessions[len(r.sessions)-1] <- m
-	return nil
-}
-
-// testOracle is a PocIngestService that verifies and records reports; while
-// refusing is set it answers Unavailable like an oracle under maintenance.
-type testOracle struct {
-	hexproofv1.UnimplementedPocIngestServiceServer
-	mu        sync.Mutex
-	refusing  bool
-	beacons   []*hexproofv1.BeaconReport
-	witnesses []*hexproofv1.WitnessReport
-	got       chan struct{}
-}
-
-func newTestOracle(t *testing.T, addr string) (*testOracle, string) {
-	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	o := &testOracle{got: make(chan struct{}, 1000)}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hexproofv1.RegisterPocIngestServiceServer(srv, o)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	return o, ln.Addr().String()
-}
-
-func (o *testOracle) SubmitBeacon(_ context.Context, req *hexproofv1.SubmitBeaconRequest) (*hexproofv1.SubmitBeaconResponse, error) {
-	if err := identity.VerifyMessage(req.GetReport().GetHotspot(), identity.DomainBeacon, req.GetReport()); err != nil {
-		return nil, grpcstatus.Error(codes.InvalidArgument, err.Error())
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.refusing {
-		return nil, grpcstatus.Error(codes.Unavailable, "maintenance")
-	}
-	o.beacons = append(o.beacons, req.GetReport())
-	o.got <- struct{}{}
-	return &hexproofv1.SubmitBeaconResponse{Id: "b"}, nil
-}
-
-func (o *testOracle) SubmitWitness(_ context.Context, req *hexproofv1.SubmitWitnessRequest) (*hexproofv1.SubmitWitnessResponse, error) {
-	if err := identity.VerifyMessage(req.GetReport().GetHotspot(), identity.DomainWitness, req.GetReport()); err != nil {
-		return nil, grpcstatus.Error(codes.InvalidArgument, err.Error())
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.refusing {
-		return nil, grpcstatus.Error(codes.Unavailable, "maintenance")
-	}
-	o.witnesses = append(o.witnesses, req.GetReport())
-	o.got <- struct{}{}
-	return &hexproofv1.SubmitWitnessResponse{Id: "w"}, nil
-}
-
-func (o *testOracle) setRefusing(b bool) {
-	o.mu.Lock()
-	o.refusing = b
-	o.mu.Unlock()
-}
-
-func (o *testOracle) counts() (int, int) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.beacons), len(o.witnesses)
 }
 
 func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
