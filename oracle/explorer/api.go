@@ -116,7 +116,10 @@ func (s *Server) hotspot(w http.ResponseWriter, r *http.Request) {
 		return x, err
 	}
 	const wcols = `height, beaconer, hotspot, valid, reason, rssi_dbm, snr_cb, received_at`
-	if rs, err = s.pool.Query(ctx, `SELECT `+wcols+` FROM witnesses WHERE beaconer = $1 ORDER BY height DESC, tx_idx DESC, idx LIMIT $2`, addr, limit); err == nil {
+	// Through beacons (indexed by hotspot), then the witnesses' primary key.
+	if rs, err = s.pool.Query(ctx, `SELECT w.height, w.beaconer, w.hotspot, w.valid, w.reason, w.rssi_dbm, w.snr_cb, w.received_at
+		FROM beacons b JOIN witnesses w ON w.height = b.height AND w.tx_idx = b.tx_idx
+		WHERE b.hotspot = $1 ORDER BY b.height DESC, b.tx_idx DESC, w.idx LIMIT $2`, addr, limit); err == nil {
 		d.WitnessedBy, err = pgx.CollectRows(rs, scanW)
 	}
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hexproof/hexproof/internal/identity"
@@ -25,6 +26,7 @@ const (
 
 // rows is what one block adds to the database.
 type rows struct {
+	addr      func([]byte) string
 	height    int64
 	chainID   string
 	blocks    [][]any
@@ -57,7 +59,34 @@ type stmt struct {
 	args []any
 }
 
-func addr(b []byte) string {
+// addrCache remembers the bech32 form of keys: the same hotspots appear in
+// block after block and encoding is the indexer's largest CPU cost.
+type addrCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *addrCache) addr(b []byte) string {
+	if c == nil {
+		return encodeAddr(b)
+	}
+	c.mu.Lock()
+	s, ok := c.m[string(b)]
+	c.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = encodeAddr(b)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 1<<20 {
+		c.m = make(map[string]string)
+	}
+	c.m[string(b)] = s
+	c.mu.Unlock()
+	return s
+}
+
+func encodeAddr(b []byte) string {
 	a, err := identity.AddressFromBytes(b)
 	if err != nil {
 		return fmt.Sprintf("invalid:%x", b)
@@ -94,11 +123,11 @@ func millis(ms uint64) time.Time {
 // decode turns a block into rows. It never fails on a bad transaction: a tx
 // that does not decode is kept as kind "undecodable" so that rows still
 // equal the chain's.
-func decode(b *Block) (*rows, error) {
+func decode(b *Block, ac *addrCache) (*rows, error) {
 	if len(b.Results) != len(b.Txs) {
 		return nil, fmt.Errorf("block %d: %d txs but %d results", b.Height, len(b.Txs), len(b.Results))
 	}
-	r := &rows{height: b.Height, chainID: b.ChainID}
+	r := &rows{height: b.Height, chainID: b.ChainID, addr: ac.addr}
 	r.blocks = append(r.blocks, []any{b.Height, b.Hash, b.Time.UTC(), int32(len(b.Txs))})
 	for i, e := range b.Events {
 		r.events = append(r.events, []any{b.Height, int32(-1), int32(i), e.Type, attrsJSON(e)})
@@ -115,7 +144,7 @@ func decode(b *Block) (*rows, error) {
 			r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], "", int64(0), int64(0), "undecodable", int64(res.Code), res.Log})
 			continue
 		}
-		r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], addr(body.GetSigner()), int64(body.GetNonce()), int64(body.GetFee()), TxKind(&body), int64(res.Code), res.Log})
+		r.txs = append(r.txs, []any{b.Height, int32(i), hash[:], r.addr(body.GetSigner()), int64(body.GetNonce()), int64(body.GetFee()), TxKind(&body), int64(res.Code), res.Log})
 		if res.Code != 0 {
 			continue // rejected: no state change
 		}
@@ -134,24 +163,24 @@ func firstEvent(res TxResult, typ string) (Event, bool) {
 }
 
 func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) {
-	signer := addr(body.GetSigner())
+	signer := r.addr(body.GetSigner())
 	switch p := body.GetPayload().(type) {
 	case *hexproofv1.TxBody_HotspotAdd:
-		hs := addr(p.HotspotAdd.GetHotspot())
+		hs := r.addr(p.HotspotAdd.GetHotspot())
 		r.adds = append(r.adds, hs)
 		r.state = append(r.state, stmt{`INSERT INTO hotspots (address, owner, mode, added_height, updated_height)
 			VALUES ($1, $2, $3, $4, $4) ON CONFLICT (address) DO NOTHING`,
 			[]any{hs, signer, modeName(p.HotspotAdd.GetMode()), h}})
 	case *hexproofv1.TxBody_AssertLocation:
 		a := p.AssertLocation
-		hs := addr(a.GetHotspot())
+		hs := r.addr(a.GetHotspot())
 		region := regionName(a.GetRegion())
 		r.locations = append(r.locations, []any{hs, h, i, int64(a.GetLocation()), a.GetGainDdbi(), a.GetElevationM(), region})
 		r.state = append(r.state, stmt{`UPDATE hotspots SET location = $2, gain_ddbi = $3, elevation_m = $4, region = $5, updated_height = $6 WHERE address = $1`,
 			[]any{hs, int64(a.GetLocation()), a.GetGainDdbi(), a.GetElevationM(), region, h}})
 	case *hexproofv1.TxBody_HotspotTransfer:
 		r.state = append(r.state, stmt{`UPDATE hotspots SET owner = $2, updated_height = $3 WHERE address = $1`,
-			[]any{addr(p.HotspotTransfer.GetHotspot()), addr(p.HotspotTransfer.GetNewOwner()), h}})
+			[]any{r.addr(p.HotspotTransfer.GetHotspot()), r.addr(p.HotspotTransfer.GetNewOwner()), h}})
 	case *hexproofv1.TxBody_OuiCreate, *hexproofv1.TxBody_OuiUpdate:
 		r.ouiTouched = true
 	case *hexproofv1.TxBody_BurnForDc:
@@ -163,7 +192,7 @@ func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) 
 		}
 		account := ""
 		if acc := bd.GetAccount(); acc != nil {
-			account = addr(acc)
+			account = r.addr(acc)
 		}
 		r.burns = append(r.burns, []any{h, i, signer, int64(bd.GetAmount()), dc, account, int64(bd.GetOui())})
 		if _, ok := bd.GetTarget().(*hexproofv1.BurnForDc_Oui); ok {
@@ -171,7 +200,7 @@ func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) 
 		}
 	case *hexproofv1.TxBody_VoucherClaim:
 		v := p.VoucherClaim.GetVoucher()
-		r.claims = append(r.claims, []any{h, i, signer, int64(v.GetOui()), addr(v.GetRouter()), addr(v.GetHotspot()), int64(v.GetEpoch()), int64(v.GetDc()), int64(v.GetPackets())})
+		r.claims = append(r.claims, []any{h, i, signer, int64(v.GetOui()), r.addr(v.GetRouter()), r.addr(v.GetHotspot()), int64(v.GetEpoch()), int64(v.GetDc()), int64(v.GetPackets())})
 		r.ouiTouched = true
 	case *hexproofv1.TxBody_PocReceipt:
 		rc := &receipt{height: h, idx: i, submitter: signer, rc: p.PocReceipt, verdict: verdictFromEvents(res)}
@@ -237,7 +266,7 @@ func (r *rows) receiptRows() (beacons, witnesses [][]any) {
 	defer func() { r.beaconRows, r.witnessRows, r.built = beacons, witnesses, true }()
 	for _, rc := range r.receipts {
 		bc := rc.rc.GetBeacon()
-		beaconer := addr(bc.GetHotspot())
+		beaconer := r.addr(bc.GetHotspot())
 		v := rc.verdict
 		if v == nil {
 			v = &Verdict{Reason: "verdict_unavailable"}
@@ -255,7 +284,7 @@ func (r *rows) receiptRows() (beacons, witnesses [][]any) {
 			}
 		}
 		for j, w := range ws {
-			wa := addr(w.GetHotspot())
+			wa := r.addr(w.GetHotspot())
 			var wv WitnessVerdict
 			var ok bool
 			if inOrder {

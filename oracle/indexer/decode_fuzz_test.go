@@ -17,7 +17,7 @@ func FuzzDecodeTx(f *testing.F) {
 	f.Add(tx)
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		r, err := decode(&Block{Height: 1, Time: time.Unix(0, 0), Txs: [][]byte{raw}, Results: []TxResult{{Events: []Event{{Type: EventWitness, Attrs: []Attr{{"index", "0"}}}}}}})
+		r, err := decode(&Block{Height: 1, Time: time.Unix(0, 0), Txs: [][]byte{raw}, Results: []TxResult{{Events: []Event{{Type: EventWitness, Attrs: []Attr{{"index", "0"}}}}}}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,17 +23,19 @@ type Config struct {
 	Poll time.Duration
 	// RetryBackoff is how long to wait after an error (chain or database).
 	RetryBackoff time.Duration
+	// OnCommit, when set, is called after each committed batch (metrics,
+	// benchmarks).
+	OnCommit func(Stats)
 }
 
 // Indexer copies committed blocks into PostgreSQL.
 type Indexer struct {
-	cfg  Config
-	log  *slog.Logger
-	pool *pgxpool.Pool
-	src  Source
-	en   Enricher
-	// onBatch, when set, is called after each committed batch (tests).
-	onBatch func(height int64)
+	cfg   Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	src   Source
+	en    Enricher
+	addrs addrCache
 }
 
 // New returns an indexer reading blocks from src and verdicts, rewards and
@@ -58,10 +60,59 @@ func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, src Source, en Enr
 var ErrChainMismatch = errors.New("database holds another chain")
 
 // Run indexes until ctx ends. Chain and database errors are logged and
-// retried; only a chain id mismatch stops it.
+// retried; only a chain id mismatch stops it. While one batch is written,
+// the next one is fetched and decoded.
 func (ix *Indexer) Run(ctx context.Context) error {
+	type prefetched struct {
+		from   int64
+		blocks []*rows
+		err    error
+	}
+	var pre chan prefetched
+	discard := func() {
+		if pre != nil {
+			<-pre
+			pre = nil
+		}
+	}
+	defer discard()
 	for {
-		n, err := ix.Step(ctx)
+		st, err := func() (Stats, error) {
+			cursor, chainID, err := store.Cursor(ctx, ix.pool)
+			if err != nil {
+				return Stats{}, err
+			}
+			latest, err := ix.src.LatestHeight(ctx)
+			if err != nil {
+				return Stats{}, fmt.Errorf("chain latest height: %w", err)
+			}
+			if latest <= cursor {
+				discard()
+				return Stats{Height: cursor}, nil
+			}
+			var blocks []*rows
+			if pre != nil {
+				p := <-pre
+				pre = nil
+				if p.err == nil && p.from == cursor+1 {
+					blocks = p.blocks
+				}
+			}
+			if blocks == nil {
+				if blocks, err = ix.fetch(ctx, cursor, latest); err != nil {
+					return Stats{}, err
+				}
+			}
+			if to := cursor + int64(len(blocks)); latest > to {
+				ch := make(chan prefetched, 1)
+				pre = ch
+				go func() {
+					b, err := ix.fetch(ctx, to, latest)
+					ch <- prefetched{from: to + 1, blocks: b, err: err}
+				}()
+			}
+			return ix.commit(ctx, cursor, chainID, blocks)
+		}()
 		wait := time.Duration(0)
 		switch {
 		case ctx.Err() != nil:
@@ -69,9 +120,10 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		case errors.Is(err, ErrChainMismatch):
 			return err
 		case err != nil:
+			discard()
 			ix.log.Warn("indexing failed; retrying", "err", err, "backoff", ix.cfg.RetryBackoff)
 			wait = ix.cfg.RetryBackoff
-		case n == 0:
+		case st.Blocks == 0:
 			wait = ix.cfg.Poll
 		}
 		if wait > 0 {
@@ -111,6 +163,15 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 	if latest <= cursor {
 		return Stats{Height: cursor}, nil
 	}
+	blocks, err := ix.fetch(ctx, cursor, latest)
+	if err != nil {
+		return Stats{}, err
+	}
+	return ix.commit(ctx, cursor, chainID, blocks)
+}
+
+// fetch reads, decodes and enriches the blocks after cursor (at most Batch).
+func (ix *Indexer) fetch(ctx context.Context, cursor, latest int64) ([]*rows, error) {
 	to := min(latest, cursor+int64(ix.cfg.Batch))
 	blocks := make([]*rows, to-cursor)
 	g, gctx := errgroup.WithContext(ctx)
@@ -124,7 +185,7 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 			if b.Height != h {
 				return fmt.Errorf("fetch block %d: got block %d", h, b.Height)
 			}
-			r, err := decode(b)
+			r, err := decode(b, &ix.addrs)
 			if err != nil {
 				return err
 			}
@@ -136,8 +197,14 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return Stats{}, err
+		return nil, err
 	}
+	return blocks, nil
+}
+
+// commit writes fetched blocks after cursor with the epoch rewards and OUIs
+// they call for.
+func (ix *Indexer) commit(ctx context.Context, cursor int64, chainID string, blocks []*rows) (Stats, error) {
 	if chainID != "" && blocks[0].chainID != chainID {
 		return Stats{}, fmt.Errorf("%w: it was indexed from chain %q but the node serves %q; use another database or schema", ErrChainMismatch, chainID, blocks[0].chainID)
 	}
@@ -145,6 +212,7 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	to := blocks[len(blocks)-1].height
 	st := Stats{Blocks: len(blocks), Height: to}
 	for _, b := range blocks {
 		st.Receipts += len(b.receipts)
@@ -153,8 +221,8 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	ix.log.Debug("indexed", "from", cursor+1, "to", to, "receipts", st.Receipts)
-	if ix.onBatch != nil {
-		ix.onBatch(to)
+	if ix.cfg.OnCommit != nil {
+		ix.cfg.OnCommit(st)
 	}
 	return st, nil
 }
@@ -243,6 +311,12 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
+	// The cursor commits with the rows, so a commit lost in a PostgreSQL
+	// crash loses both and the blocks are indexed again: no gap, no
+	// duplicate, without waiting for each commit's WAL flush.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("set synchronous_commit: %w", err)
+	}
 
 	// Claim the cursor first: a second indexer on the same database waits
 	// here and then sees the cursor moved, instead of writing duplicates.

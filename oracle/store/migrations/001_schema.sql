@@ -26,7 +26,6 @@ CREATE TABLE txs (
     PRIMARY KEY (height, idx)
 );
 CREATE INDEX txs_hash ON txs (hash);
-CREATE INDEX txs_signer ON txs (signer, height DESC);
 
 -- Every ABCI event, so nothing the chain reports is lost even when no typed
 -- table maps it. tx_idx is -1 for block (FinalizeBlock) events.
@@ -38,7 +37,6 @@ CREATE TABLE events (
     attrs  jsonb NOT NULL,
     PRIMARY KEY (height, tx_idx, idx)
 );
-CREATE INDEX events_type ON events (type, height);
 
 CREATE TABLE hotspots (
     address        text PRIMARY KEY,
@@ -98,7 +96,6 @@ CREATE TABLE witnesses (
     PRIMARY KEY (height, tx_idx, idx)
 );
 CREATE INDEX witnesses_hotspot ON witnesses (hotspot, height DESC);
-CREATE INDEX witnesses_beaconer ON witnesses (beaconer, height DESC);
 
 -- Epoch summaries and rewards, read from the chain when an epoch ends.
 CREATE TABLE epochs (
