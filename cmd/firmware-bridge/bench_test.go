@@ -135,7 +135,7 @@ func (f *fleet) send(rate int, d time.Duration) (int, time.Duration) {
 
 func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 	benchEnabled(b)
-	bin := buildBinary(b)
+	bin := buildBinary(b, true)
 	seconds := 5.0
 	if s, err := strconv.ParseFloat(os.Getenv("FB_BENCH_SECONDS"), 64); err == nil && s > 0 {
 		seconds = s
@@ -228,7 +228,7 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 // traffic.
 func BenchmarkIdleRSS(b *testing.B) {
 	benchEnabled(b)
-	bin := buildBinary(b)
+	bin := buildBinary(b, true)
 	broker := testkit.StartBroker(b, "")
 	udpPort, metricsPort := freePort(b, "udp"), freePort(b, "tcp")
 	cmd := startBinary(b, bin, udpPort, metricsPort, "--mqtt-server", broker.URL(), "--topic-prefix", "idle/")

@@ -332,3 +332,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// The shipped sample configuration loads and validates.
+func TestSampleConfig(t *testing.T) {
+	c, err := Load([]string{"--config", "../firmware-bridge.toml"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UDPBind != "127.0.0.1:1700" || c.GatewayExpiry != 5*time.Minute {
+		t.Fatalf("sample config %+v", c)
+	}
+	if _, err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+}
