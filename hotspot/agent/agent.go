@@ -18,6 +18,7 @@ import (
 
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hexproof/hexproof/hotspot/backoff"
@@ -709,7 +710,7 @@ func (a *Agent) registerMetrics() {
 	})
 	gauge("beacons_sent_total", "Beacons transmitted with a good ack.", func() float64 { return float64(a.poc.Snapshot().Counters.Beacons) })
 	gauge("witness_reports_total", "Witness reports queued.", func() float64 { return float64(a.poc.Snapshot().Counters.Witnesses) })
-	a.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 func b2f(b bool) float64 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -30,6 +31,9 @@ type Router struct {
 	mu       sync.Mutex
 	sessions []chan *hexproofv1.StreamResponse
 	AuthErrs chan error
+	// Stall makes sessions opened afterwards stop reading after the
+	// handshake, like a router that hangs.
+	Stall atomic.Bool
 }
 
 // NewRouter serves a test router on 127.0.0.1:0 for chainID; it returns the router and its address.
@@ -88,6 +92,10 @@ func (r *Router) Stream(s grpc.BidiStreamingServer[hexproofv1.StreamRequest, hex
 			}
 		}
 	}()
+	if r.Stall.Load() {
+		<-s.Context().Done()
+		return nil
+	}
 	for {
 		m, err := s.Recv()
 		if err != nil {
