@@ -331,6 +331,7 @@ type testHotspot struct {
 	downlinks chan *hexproofv1.Downlink
 	vouchers  chan *hexproofv1.Voucher
 	seq       uint64
+	ended     chan error // the stream's final error, once
 }
 
 func dial(t testing.TB, addr string) *grpc.ClientConn {
@@ -354,7 +355,7 @@ func openStream(t testing.TB, addr string, key *identity.Key, sign func(msg []by
 		cancel()
 		return nil, nil, err
 	}
-	h := &testHotspot{t: t, key: key, conn: conn, st: st, cancel: cancel, downlinks: make(chan *hexproofv1.Downlink, 100), vouchers: make(chan *hexproofv1.Voucher, 100)}
+	h := &testHotspot{t: t, key: key, conn: conn, st: st, cancel: cancel, downlinks: make(chan *hexproofv1.Downlink, 100), vouchers: make(chan *hexproofv1.Voucher, 100), ended: make(chan error, 1)}
 	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Init{Init: &hexproofv1.SessionInit{Hotspot: key.PublicKey(), ChainId: testChainID, AgentVersion: "test"}}}); err != nil {
 		return nil, nil, err
 	}
@@ -403,6 +404,7 @@ func (h *testHotspot) recvLoop() {
 	for {
 		resp, err := h.st.Recv()
 		if err != nil {
+			h.ended <- err
 			return
 		}
 		switch m := resp.GetMsg().(type) {

@@ -440,3 +440,43 @@ func TestRateLimit(t *testing.T) {
 	waitCount(t, "rate limited", func() float64 { return tr.dropped("rate_limited") }, 2)
 	waitCount(t, "bought", func() float64 { return tr.bought(1) }, 3)
 }
+
+func TestStreamLimits(t *testing.T) {
+	routerKey := newKey(t)
+	chain := newMemChain()
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1000, Config: ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
+	lns := newTestLNS(t)
+	cfg := testConfig(t, map[uint64]string{1: lns.addr()})
+	cfg.MaxStreams = 1
+	cfg.MaxMessageBytes = 600
+	tr := startRouter(t, cfg, routerKey, chain)
+	a, b := newKey(t), newKey(t)
+	chain.onboard(a)
+	chain.onboard(b)
+	ha := connect(t, tr.Addr().String(), a)
+
+	t.Run("stream count", func(t *testing.T) {
+		h, resp, err := openStream(t, tr.Addr().String(), b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !containsAll(resp.GetRefused().GetReason(), "limit") {
+			t.Fatalf("second stream: %v, want a refusal for the stream limit", resp)
+		}
+		if _, err := h.st.Recv(); status.Code(err) != codes.ResourceExhausted {
+			t.Fatalf("second stream ended with %v", err)
+		}
+	})
+	t.Run("message size", func(t *testing.T) {
+		up := ha.uplink(make([]byte, 700), -80, 0, 1)
+		ha.send(up)
+		select {
+		case err := <-ha.ended:
+			if status.Code(err) != codes.ResourceExhausted {
+				t.Fatalf("oversized message: stream ended with %v, want ResourceExhausted", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("oversized message did not end the stream")
+		}
+	})
+}
