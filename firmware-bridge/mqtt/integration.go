@@ -409,6 +409,14 @@ func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 			if ok {
 				it.m.Events.WithLabelValues(p.msg.event).Inc()
 			} else {
+				if errors.Is(p.tok.Error(), paho.ErrNotConnected) {
+					// Make sure the pump stops even if paho's
+					// connection-lost callback is late.
+					select {
+					case c.lost <- p.tok.Error():
+					default:
+					}
+				}
 				failedMu.Lock()
 				failed = append(failed, p.msg)
 				failedMu.Unlock()

@@ -3,8 +3,11 @@ package mqtt
 import (
 	"fmt"
 
+	"github.com/chirpstack/chirpstack/api/go/v4/gw"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/hexproof/hexproof/firmware-bridge/convert"
 )
 
 // Marshaler selects the payload encoding.
@@ -38,6 +41,12 @@ func (m Marshaler) String() string {
 func (m Marshaler) Marshal(msg proto.Message) ([]byte, error) {
 	if m == JSON {
 		return protojson.MarshalOptions{UseProtoNames: false}.Marshal(msg)
+	}
+	if f, ok := msg.(*gw.UplinkFrame); ok {
+		// The hot path: uplinks without reflection (same bytes on decode).
+		if b, ok := convert.AppendUplinkFrame(make([]byte, 0, 64+len(f.PhyPayload)*5/4+64), f); ok {
+			return b, nil
+		}
 	}
 	return proto.Marshal(msg)
 }
