@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -356,7 +357,9 @@ func openStream(t testing.TB, addr string, key *identity.Key, sign func(msg []by
 		return nil, nil, err
 	}
 	h := &testHotspot{t: t, key: key, conn: conn, st: st, cancel: cancel, downlinks: make(chan *hexproofv1.Downlink, 100), vouchers: make(chan *hexproofv1.Voucher, 100), ended: make(chan error, 1)}
-	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Init{Init: &hexproofv1.SessionInit{Hotspot: key.PublicKey(), ChainId: testChainID, AgentVersion: "test"}}}); err != nil {
+	// A refused stream may be closed before Send returns (io.EOF); the
+	// refusal is then read by Recv.
+	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Init{Init: &hexproofv1.SessionInit{Hotspot: key.PublicKey(), ChainId: testChainID, AgentVersion: "test"}}}); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, err
 	}
 	resp, err := st.Recv()
@@ -375,7 +378,7 @@ func openStream(t testing.TB, addr string, key *identity.Key, sign func(msg []by
 	if sign != nil {
 		sig = sign(msg)
 	}
-	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Proof{Proof: &hexproofv1.SessionProof{Signature: sig}}}); err != nil {
+	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Proof{Proof: &hexproofv1.SessionProof{Signature: sig}}}); err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, err
 	}
 	resp, err = st.Recv()

@@ -268,8 +268,17 @@ func (r *Router) Opened(s *stream.Session) {
 	}
 }
 
-// Closed implements stream.Handler.
-func (r *Router) Closed(s *stream.Session) { r.keys.Forget(s.Hotspot) }
+// Closed implements stream.Handler: forget what only a live session needs.
+func (r *Router) Closed(s *stream.Session) {
+	if r.srv.Session(s.Hotspot) != nil {
+		return // a newer session of the hotspot is live
+	}
+	r.keys.Forget(s.Hotspot)
+	r.regions.Delete(s.Hotspot)
+	r.signedMu.Lock()
+	delete(r.signed, s.Hotspot)
+	r.signedMu.Unlock()
+}
 
 func (r *Router) drop(reason string) {
 	r.m.UplinksDropped.WithLabelValues(reason).Inc()

@@ -480,3 +480,21 @@ func TestStreamLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestReconnectReplacesSession(t *testing.T) {
+	tr, chain, a, _, _ := twoOUIs(t)
+	hk := newKey(t)
+	chain.onboard(hk)
+	old := connect(t, tr.Addr().String(), hk)
+	fresh := connect(t, tr.Addr().String(), hk)
+	select {
+	case err := <-old.ended:
+		if status.Code(err) != codes.Aborted {
+			t.Fatalf("old stream ended with %v, want Aborted", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("old stream still open")
+	}
+	fresh.send(fresh.uplink(dataFrame(0x48000001, 1, 1), -80, 0, 1))
+	a.waitFor("uplink on the new stream", func() bool { return len(a.ups) == 1 })
+}

@@ -221,7 +221,18 @@ func (srv *Server) Stream(st hexproofv1.RouterService_StreamServer) error {
 	}()
 	srv.handler.Opened(sess)
 
-	err = srv.receive(sess, st)
+	recvErr := make(chan error, 1)
+	go func() { recvErr <- srv.receive(sess, st) }()
+	select {
+	case err = <-recvErr:
+	case <-sess.ctx.Done():
+		// Replaced by a newer stream of the same hotspot, or shutting
+		// down: returning ends the stream, which ends receive's Recv.
+		err = nil
+		if ctx.Err() == nil {
+			err = status.Error(codes.Aborted, "replaced by a newer stream from the same hotspot")
+		}
+	}
 
 	sess.cancel()
 	wg.Wait()
