@@ -85,8 +85,10 @@ func TestSlowRouterDoesNotBlockAnother(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		dropped := 0
-		for i := range 3000 {
-			if p.SendUplink(slowAddr, mk(i)) != nil {
+		big := mk(0)
+		big.PhyPayload = bytes.Repeat([]byte{1}, 1000)
+		for range 5000 {
+			if p.SendUplink(slowAddr, big) != nil {
 				dropped++
 			}
 		}
