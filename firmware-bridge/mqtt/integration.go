@@ -454,6 +454,9 @@ func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 			case <-c.q.notify:
 				continue
 			case <-c.lost:
+				if c.client.IsConnectionOpen() {
+					continue // stale signal from an earlier connection
+				}
 				return finish(false)
 			case <-ctxDone:
 				ctxDone = nil
@@ -462,22 +465,27 @@ func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 			}
 		}
 		for i, m := range batch {
+			stop := false
 			select {
 			case <-c.lost:
-				c.q.pushFront(batch[i:])
-				return finish(false)
+				stop = !c.client.IsConnectionOpen()
 			case <-drainTimer:
+				stop = true
+			default:
+			}
+			if stop {
 				c.q.pushFront(batch[i:])
 				return finish(false)
-			default:
 			}
 			tok := c.client.Publish(m.topic, it.cfg.QoS, m.retained, m.payload)
 			select {
 			case window <- pending{tok: tok, msg: m}:
 			case <-c.lost:
 				window <- pending{tok: tok, msg: m} // the completer frees room
-				c.q.pushFront(batch[i+1:])
-				return finish(false)
+				if !c.client.IsConnectionOpen() {
+					c.q.pushFront(batch[i+1:])
+					return finish(false)
+				}
 			}
 		}
 	}
