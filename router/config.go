@@ -71,6 +71,10 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// PrintAddress: print the router's address (creating its key if
+	// needed) and exit; needed to register the router in the OUI.
+	PrintAddress bool
 }
 
 // VoucherFile is where the voucher counters live.
@@ -117,6 +121,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.DurationVar(&c.ChainRefresh, "chain-refresh", 30*time.Second, "how often OUI configuration, escrow and epoch are re-read from the chain")
 	fs.DurationVar(&c.Keepalive, "keepalive", 10*time.Second, "PULL_DATA keepalive period of the virtual gateways")
 	fs.DurationVar(&c.GatewayIdle, "gateway-idle", 10*time.Minute, "close a virtual gateway after this long without uplinks")
+	fs.BoolVar(&c.PrintAddress, "print-address", false, "print the router's address (hxp1..., created with its key file if missing) and exit")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = config.Usage(fs, EnvPrefix, synopsis)
@@ -140,6 +145,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	if c.RX2, err = parseRX2(rx2); err != nil {
 		return c, err
+	}
+	if c.PrintAddress {
+		return c, nil
 	}
 	return c, c.Validate()
 }

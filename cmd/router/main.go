@@ -46,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.PrintAddress {
+		fmt.Fprintln(stdout, key.Address().String())
+		return nil
+	}
 	if created {
 		logger.Info("created router key; add its address to your OUI's routers", "router", key.Address().String(), "key_file", cfg.KeyFile)
 	}

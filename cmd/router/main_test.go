@@ -24,6 +24,7 @@ func TestRunHelpAndBadConfig(t *testing.T) {
 		{"OUI without LNS", []string{"--ouis", "3"}, nil, "OUI 3 has no LNS", false},
 		{"bad LNS address", []string{"--ouis", "3", "--lns", "3=nohost"}, nil, "not host:port", false},
 		{"bad RX2", []string{"--ouis", "3", "--lns", "localhost:1700", "--rx2", "EU868=x"}, nil, "--rx2", false},
+		{"print address", []string{"--print-address", "--key-file", t.TempDir() + "/k.json"}, nil, "hxp1", true},
 		{"env is read", nil, map[string]string{"ROUTER_OUIS": "4", "ROUTER_MAX_MESSAGE_BYTES": "10"}, "OUI 4 has no LNS", false},
 	}
 	for _, tt := range tests {
@@ -35,7 +36,7 @@ func TestRunHelpAndBadConfig(t *testing.T) {
 			var out, errw bytes.Buffer
 			err := run(context.Background(), tt.args, getenv, &out, &errw)
 			if tt.help {
-				if !errors.Is(err, config.ErrHelp) || !strings.Contains(out.String(), tt.want) {
+				if (err != nil && !errors.Is(err, config.ErrHelp)) || !strings.Contains(out.String(), tt.want) {
 					t.Fatalf("err %v, output %q", err, out.String())
 				}
 				return
