@@ -94,3 +94,18 @@ func TestNeighboursRaiseTheLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestParentMatchesH3(t *testing.T) {
+	for _, ll := range [][2]float64{{52.52, 13.40}, {-33.86, 151.21}, {0, 0}, {89.9, 179.9}, {-60, -120}} {
+		c := cell(t, ll[0], ll[1])
+		for r := 0; r <= 12; r++ {
+			want, err := c.Parent(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Parent(c, r); got != want {
+				t.Fatalf("Parent(%s, %d) = %s, h3 says %s", c, r, got, want)
+			}
+		}
+	}
+}

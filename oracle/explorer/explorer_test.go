@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/uber/h3-go/v4"
@@ -257,3 +258,61 @@ func TestAPI(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A hotspot set that changes reaches /hexes without a restart: the cache
+// recomputes in the background after its TTL.
+func TestHexesFollowNewHotspots(t *testing.T) {
+	url, _ := testsvc.Postgres(t)
+	ctx := context.Background()
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	n, err := chainsim.New(chainsim.Config{Seed: 4, Hotspots: 20, TxsPerBlock: 10, PocBlocks: 1, EpochBlocks: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := indexer.New(indexer.Config{}, logging.Discard(), pool, n, n)
+	n.SetLatest(3) // adds (2 blocks) and the first 10 asserts
+	for k := 1; k > 0; {
+		if k, err = ix.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := New(Config{HexCacheTTL: 20 * time.Millisecond}, logging.Discard(), pool, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	defer hs.Close()
+	count := func() int {
+		var ans struct {
+			Hexes []Hex `json:"hexes"`
+		}
+		getJSON(t, "http://"+ln.Addr().String()+"/api/v1/hexes?res=10", 200, &ans)
+		total := 0
+		for _, h := range ans.Hexes {
+			total += h.Hotspots
+		}
+		return total
+	}
+	if got := count(); got != 10 {
+		t.Fatalf("%d located hotspots on the map, want 10", got)
+	}
+	n.SetLatest(1 << 30)
+	for k := 1; k > 0; {
+		if k, err = ix.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count() != 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("map still shows %d hotspots, want 20", count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -26,48 +26,54 @@ type Hex struct {
 	Boundary [][2]float64 `json:"boundary,omitempty"`
 }
 
-// hexCache keeps the density computation and the encoded /hexes answers;
-// it recomputes when the set of located hotspots changed, checking at most
-// once per TTL, so a request is usually served from memory.
+// hexCache keeps the density computation and the encoded /hexes answers.
+// At most once per TTL a request starts a background check of the located
+// hotspot set; when it changed, a new snapshot is computed while requests
+// keep being served from the current one. Only the very first request
+// waits for a computation.
 type hexCache struct {
 	pool *pgxpool.Pool
 	ttl  time.Duration
 
-	mu      sync.Mutex
-	checked time.Time
+	mu         sync.Mutex
+	snap       *hexSnapshot
+	checked    time.Time
+	refreshing bool
+}
+
+type hexSnapshot struct {
 	version [2]int64
 	dm      *density.Map
 	locs    []h3.Cell
+
+	mu      sync.Mutex
 	answers map[[2]int][]byte
 }
 
 func newHexCache(pool *pgxpool.Pool, ttl time.Duration) *hexCache {
-	return &hexCache{pool: pool, ttl: ttl, version: [2]int64{-1, -1}}
+	return &hexCache{pool: pool, ttl: ttl}
 }
 
-// refresh reloads the locations when they changed; c.mu must be held.
-func (c *hexCache) refresh(ctx context.Context) error {
-	if c.dm != nil && time.Since(c.checked) < c.ttl {
-		return nil
-	}
+func (c *hexCache) version(ctx context.Context) ([2]int64, error) {
 	var v [2]int64
-	if err := c.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(updated_height), 0) FROM hotspots WHERE location IS NOT NULL`).Scan(&v[0], &v[1]); err != nil {
-		return fmt.Errorf("hotspot version: %w", err)
+	err := c.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(updated_height), 0) FROM hotspots WHERE location IS NOT NULL`).Scan(&v[0], &v[1])
+	if err != nil {
+		return v, fmt.Errorf("hotspot version: %w", err)
 	}
-	c.checked = time.Now()
-	if c.dm != nil && v == c.version {
-		return nil
-	}
+	return v, nil
+}
+
+func (c *hexCache) load(ctx context.Context, v [2]int64) (*hexSnapshot, error) {
 	rs, err := c.pool.Query(ctx, `SELECT location FROM hotspots WHERE location IS NOT NULL`)
 	if err != nil {
-		return fmt.Errorf("hotspot locations: %w", err)
+		return nil, fmt.Errorf("hotspot locations: %w", err)
 	}
 	var locs []h3.Cell
 	for rs.Next() {
 		var l int64
 		if err := rs.Scan(&l); err != nil {
 			rs.Close()
-			return fmt.Errorf("hotspot locations: %w", err)
+			return nil, fmt.Errorf("hotspot locations: %w", err)
 		}
 		if cell := h3.Cell(l); cell.IsValid() {
 			locs = append(locs, cell)
@@ -75,28 +81,77 @@ func (c *hexCache) refresh(ctx context.Context) error {
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
-		return fmt.Errorf("hotspot locations: %w", err)
+		return nil, fmt.Errorf("hotspot locations: %w", err)
 	}
 	dm, err := density.Compute(locs, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.dm, c.locs, c.version, c.answers = dm, locs, v, map[[2]int][]byte{}
-	return nil
+	return &hexSnapshot{version: v, dm: dm, locs: locs, answers: map[[2]int][]byte{}}, nil
+}
+
+// snapshot returns the current snapshot, computing the first one and
+// starting a background refresh when the TTL passed.
+func (c *hexCache) snapshot(ctx context.Context) (*hexSnapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap == nil {
+		v, err := c.version(ctx)
+		if err != nil {
+			return nil, err
+		}
+		snap, err := c.load(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		c.snap, c.checked = snap, time.Now()
+		return snap, nil
+	}
+	if time.Since(c.checked) >= c.ttl && !c.refreshing {
+		c.refreshing = true
+		old := c.snap
+		go c.refresh(old)
+	}
+	return c.snap, nil
+}
+
+func (c *hexCache) refresh(old *hexSnapshot) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var snap *hexSnapshot
+	v, err := c.version(ctx)
+	if err == nil && v != old.version {
+		snap, err = c.load(ctx, v)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
+	if err != nil {
+		return // keep serving the old snapshot; the next request retries
+	}
+	c.checked = time.Now()
+	if snap != nil {
+		c.snap = snap
+	}
 }
 
 // answer returns the encoded /hexes answer for res.
 func (c *hexCache) answer(ctx context.Context, res int, boundary bool) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.refresh(ctx); err != nil {
+	snap, err := c.snapshot(ctx)
+	if err != nil {
 		return nil, err
 	}
+	return snap.answer(res, boundary)
+}
+
+func (snap *hexSnapshot) answer(res int, boundary bool) ([]byte, error) {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
 	key := [2]int{res, 0}
 	if boundary {
 		key[1] = 1
 	}
-	if b, ok := c.answers[key]; ok {
+	if b, ok := snap.answers[key]; ok {
 		return b, nil
 	}
 	type agg struct {
@@ -104,21 +159,15 @@ func (c *hexCache) answer(ctx context.Context, res int, boundary bool) ([]byte, 
 		scale float64
 	}
 	cells := map[h3.Cell]*agg{}
-	for _, l := range c.locs {
-		p := l
-		if l.Resolution() > res {
-			var err error
-			if p, err = l.Parent(res); err != nil {
-				return nil, fmt.Errorf("parent of %s: %w", l, err)
-			}
-		}
+	for _, l := range snap.locs {
+		p := density.Parent(l, res)
 		a := cells[p]
 		if a == nil {
 			a = &agg{}
 			cells[p] = a
 		}
 		a.n++
-		a.scale += c.dm.Scale(l)
+		a.scale += snap.dm.Scale(l)
 	}
 	out := make([]Hex, 0, len(cells))
 	for cell, a := range cells {
@@ -141,18 +190,17 @@ func (c *hexCache) answer(ctx context.Context, res int, boundary bool) ([]byte, 
 		return nil, err
 	}
 	b = append(b, '\n')
-	c.answers[key] = b
+	snap.answers[key] = b
 	return b, nil
 }
 
 // scaleOf returns the display density scale of a hotspot location.
 func (c *hexCache) scaleOf(ctx context.Context, location string) (float64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.refresh(ctx); err != nil {
+	snap, err := c.snapshot(ctx)
+	if err != nil {
 		return 0, err
 	}
-	return round6(c.dm.Scale(h3.CellFromString(location))), nil
+	return round6(snap.dm.Scale(h3.CellFromString(location))), nil
 }
 
 func (s *Server) hexes(w http.ResponseWriter, r *http.Request) {
