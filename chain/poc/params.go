@@ -41,9 +41,6 @@ type Params struct {
 	// MaxRssiExcessDB is how far (dB) a witness RSSI may exceed the
 	// free-space prediction (multipath can add a few dB).
 	MaxRssiExcessDB int64 `json:"max_rssi_excess_db"`
-	// SnrMarginDB is how far (dB) below LoRa's demodulation floor for the
-	// data rate a witness SNR may be (concentrators vary).
-	SnrMarginDB int64 `json:"snr_margin_db"`
 	// MaxWitnessesRewarded per beacon (Helium: 14).
 	MaxWitnessesRewarded int `json:"max_witnesses_rewarded"`
 	// MaxWitnessesPerReceipt bounds the work one receipt can cause; reports
@@ -64,7 +61,6 @@ func DefaultParams() Params {
 		MinWitnessCellDistance:      8,
 		MaxWitnessDistanceM:         100_000,
 		MaxRssiExcessDB:             6,
-		SnrMarginDB:                 3,
 		MaxWitnessesRewarded:        14,
 		MaxWitnessesPerReceipt:      64,
 	}
@@ -90,8 +86,6 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: min_witness_cell_distance must be >= 0", ErrBadParams)
 	case p.MaxRssiExcessDB < 0 || p.MaxRssiExcessDB > 100:
 		return fmt.Errorf("%w: max_rssi_excess_db must be 0..100", ErrBadParams)
-	case p.SnrMarginDB < 0 || p.SnrMarginDB > 100:
-		return fmt.Errorf("%w: snr_margin_db must be 0..100", ErrBadParams)
 	case p.MaxWitnessesRewarded < 1:
 		return fmt.Errorf("%w: max_witnesses_rewarded must be >= 1", ErrBadParams)
 	case p.MaxWitnessesPerReceipt < p.MaxWitnessesRewarded || p.MaxWitnessesPerReceipt > 1024:

@@ -44,7 +44,7 @@ const (
 	WitnessTooClose            Reason = "witness_too_close"             // fewer than MinWitnessCellDistance res-11 cells from the beaconer
 	WitnessTooFar              Reason = "witness_too_far"               // farther than MaxWitnessDistanceM
 	WitnessRssiTooHigh         Reason = "witness_rssi_too_high"         // RSSI above what free-space path loss allows (+ MaxRssiExcessDB)
-	WitnessSnrTooLow           Reason = "witness_snr_too_low"           // SNR below what LoRa can demodulate at that data rate, minus SnrMarginDB (beyond Helium)
+	WitnessSnrTooLow           Reason = "witness_snr_too_low"           // SNR below what LoRa can demodulate at that data rate, minus SnrMarginDB (3 dB) (beyond Helium)
 	WitnessNoRecentBeacon      Reason = "witness_no_recent_beacon"      // reciprocity: no physical beacon within ReciprocityWindowBlocks
 )
 

@@ -368,7 +368,7 @@ func checkWitness(view View, p Params, now Now, b *hexproofv1.BeaconReport, br B
 	if int64(radio.GetRssiDbm())*100 > maxRssiCentiDBm(beaconer, hs, dist, b.GetFrequencyHz())+p.MaxRssiExcessDB*100 {
 		return WitnessRssiTooHigh
 	}
-	if floor, ok := demodFloorCentiDB(b.GetDatarate()); ok && int64(radio.GetSnrCb()) < floor-p.SnrMarginDB*10 {
+	if floor, ok := demodFloorCentiDB(b.GetDatarate()); ok && int64(radio.GetSnrCb()) < floor-SnrMarginDB*10 {
 		return WitnessSnrTooLow
 	}
 	if !recent(hs.LastBeaconHeight, b.GetEntropyHeight(), p.ReciprocityWindowBlocks) {
@@ -406,6 +406,12 @@ func maxRssiCentiDBm(beaconer, witness Hotspot, distM, freqHz uint64) int64 {
 	eirp := int64(beacon.TxPowerDBm(beaconer.Region, beaconer.GainDdbi))*100 + int64(beaconer.GainDdbi)*10
 	return eirp + int64(witness.GainDdbi)*10 - FSPLCentiDB(distM*DistanceLowerBoundPct/100, freqHz)
 }
+
+// SnrMarginDB is how far (dB) below LoRa's demodulation floor a witness SNR
+// may be: concentrators' SNR estimates are noisy near sensitivity. A fixed
+// rule rather than a parameter so a zero-valued parameter can never make it
+// reject honest edge-of-range witnesses.
+const SnrMarginDB = 3
 
 // demodFloorCentiDB is the lowest SNR (tenths of a dB) at which LoRa can
 // demodulate the data rate: -7.5 dB at SF7 down to -20 dB at SF12 (2.5 dB
