@@ -54,6 +54,11 @@ func validateLevels(levels []DensityLevel) error {
 		if l.Target == 0 || l.Max == 0 || l.Max > 1<<20 || l.Target > 1<<20 {
 			return fmt.Errorf("%w: resolution %d: target and max must be 1..%d", ErrBadDensity, l.Res, 1<<20)
 		}
+		if l.Target > l.Max {
+			// With target <= max, limit >= target, so "clipped >= target"
+			// and "unclipped >= target" agree and occupancy is well defined.
+			return fmt.Errorf("%w: resolution %d: target %d above max %d", ErrBadDensity, l.Res, l.Target, l.Max)
+		}
 	}
 	return nil
 }
@@ -85,12 +90,16 @@ type Density struct {
 // counts up to the coarsest level. Locations must be valid cells of
 // resolution >= 11 (others are ignored: they have no density and scale 0).
 //
-// Interpretation of HIP-17 used here (and in Helium's implementation): at
-// each resolution R, unclipped(h) = sum of clipped(c) over h's children at
-// R+1 (at resolution 11, the number of hotspots); occupied(h) counts the
-// hexes of h's 1-ring, h included, whose unclipped >= target; limit(h) =
+// At each resolution R: unclipped(h) = sum of clipped(c) over h's children
+// at R+1 (at resolution 11, the number of hotspots); occupied(h) counts the
+// hexes of h's 1-ring, h included, whose clipped count >= target; limit(h) =
 // min(max, target * max(occupied - N + 1, 1)); clipped(h) = min(limit,
-// unclipped). Resolutions between the levels pass counts through unclipped.
+// unclipped). Because levels require target <= max, limit >= target and a
+// hex's clipped count reaches the target exactly when its unclipped count
+// does, so occupancy is computed from unclipped counts with no dependence on
+// the order hexes are processed (Helium's implementation mixes the two
+// depending on hash-map order). Resolutions between the levels pass counts
+// through unclipped.
 func NewDensity(locations []uint64, levels []DensityLevel) (*Density, error) {
 	if err := validateLevels(levels); err != nil {
 		return nil, err

@@ -183,6 +183,7 @@ func TestDensityLevelsValidate(t *testing.T) {
 	for _, bad := range [][]DensityLevel{
 		{{Res: 11, N: 1, Target: 1, Max: 1}},
 		{{Res: 5, N: 1, Target: 0, Max: 1}},
+		{{Res: 5, N: 1, Target: 5, Max: 4}},
 		{{Res: 5, N: 1, Target: 1, Max: 1}, {Res: 5, N: 1, Target: 1, Max: 1}},
 	} {
 		if _, err := NewDensity(nil, bad); err == nil {
