@@ -167,6 +167,9 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 			time.Sleep(300 * time.Millisecond)
 			dropsBefore := kernelDrops(udpPort)
 			cpuBefore, _ := testkit.ProcCPU(pid)
+			brokerCPUBefore, _ := testkit.ProcCPU(broker.PID())
+			selfCPUBefore, _ := testkit.ProcCPU(os.Getpid())
+			load0 := loadAvg()
 
 			b.ResetTimer()
 			start := time.Now()
@@ -200,6 +203,8 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 			delivered := counter.N()
 			span := counter.Last().Sub(start)
 			cpuAfter, _ := testkit.ProcCPU(pid)
+			brokerCPUAfter, _ := testkit.ProcCPU(broker.PID())
+			selfCPUAfter, _ := testkit.ProcCPU(os.Getpid())
 			_, hwm, _ := testkit.ProcStatus(pid)
 			m := scrape(metricsPort)
 			kdrops := kernelDrops(udpPort) - dropsBefore
@@ -214,11 +219,12 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 			b.ReportMetric(float64(peakRSS)/(1<<20), "MB_rss_peak")
 			b.ReportMetric(100*(cpuAfter-cpuBefore).Seconds()/span.Seconds(), "%cpu_bridge")
 			b.Logf("offered %.0f/s for %.1fs: sent %d, delivered %d (%.1f%%) at %.0f/s; last at %.1fs; bridge cpu %.0f%%, rss peak %.1f MB (VmHWM %.1f MB); "+
-				"losses: kernel udp %d, bridge udp queue %.0f, mqtt queue %.0f; udp in %.0f",
+				"losses: kernel udp %d, bridge udp queue %.0f, mqtt queue %.0f; udp in %.0f; mosquitto cpu %.0f%%, sender+counter cpu %.0f%%; load average %s",
 				offered, sendTime.Seconds(), sent, delivered, share, float64(delivered)/span.Seconds(), span.Seconds(),
 				100*(cpuAfter-cpuBefore).Seconds()/span.Seconds(), float64(peakRSS)/(1<<20), float64(hwm)/(1<<20),
 				kdrops, metricValue(m, "firmware_bridge_udp_queue_dropped_total"), metricValue(m, "firmware_bridge_mqtt_dropped_total"),
-				metricValue(m, `firmware_bridge_udp_packets_in_total{type="push_data"}`))
+				metricValue(m, `firmware_bridge_udp_packets_in_total{type="push_data"}`),
+				100*(brokerCPUAfter-brokerCPUBefore).Seconds()/span.Seconds(), 100*(selfCPUAfter-selfCPUBefore).Seconds()/span.Seconds(), load0)
 		})
 	}
 }
@@ -246,4 +252,14 @@ func BenchmarkIdleRSS(b *testing.B) {
 	cmd.Wait()
 	b.ReportMetric(float64(max(rss, rss2))/(1<<20), "MB_rss_idle")
 	b.Logf("idle RSS %.1f MB (then %.1f MB), %v gateways registered", float64(rss)/(1<<20), float64(rss2)/(1<<20), gws)
+}
+
+// loadAvg is the 1-minute load average: the machine is shared, and the
+// figures mean little without it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }

@@ -91,7 +91,7 @@ func startBinary(tb testing.TB, bin string, udpPort, metricsPort int, args ...st
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if strings.Contains(scrape(metricsPort), "firmware_bridge_mqtt_connected 1") {
+		if metricValue(scrape(metricsPort), "firmware_bridge_mqtt_connected ") >= 1 {
 			return cmd
 		}
 		time.Sleep(20 * time.Millisecond)

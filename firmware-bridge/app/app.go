@@ -85,7 +85,7 @@ func Flags(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.ConfigFile, config.ConfigFlag, "", "TOML file with settings (keys are flag names with underscores)")
 	fs.StringVar(&c.UDPBind, "udp-bind", "0.0.0.0:1700", "UDP address the packet forwarder sends to (its server_address:serv_port_up/serv_port_down)")
 	fs.IntVar(&c.UDPWorkers, "udp-workers", runtime.GOMAXPROCS(0), "goroutines decoding datagrams")
-	fs.IntVar(&c.UDPQueue, "udp-queue", 16384, "datagrams queued per worker before new ones are dropped (and counted)")
+	fs.IntVar(&c.UDPQueue, "udp-queue", 8192, "datagrams queued per worker before new ones are dropped (and counted)")
 	fs.IntVar(&c.UDPReadBuffer, "udp-read-buffer", 8<<20, "socket receive buffer in bytes (absorbs bursts)")
 	fs.DurationVar(&c.GatewayExpiry, "gateway-expiry", 5*time.Minute, "forget a gateway's downlink address and publish OFFLINE after this long without PULL_DATA")
 	fs.DurationVar(&c.TxAckTimeout, "tx-ack-timeout", 3*time.Second, "publish an INTERNAL_ERROR ack when the gateway sends no TX_ACK within this time")
