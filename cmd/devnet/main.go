@@ -1,16 +1,55 @@
-// Command devnet is a Hexproof binary; see README.md.
+// Command devnet runs the whole Hexproof network on this machine with a
+// simulated radio world: validators, oracle, MQTT broker, routers, network
+// servers, and a firmware bridge + hotspot agent per simulated hotspot. See
+// docs/devnet.md; `devnet --help` lists every flag.
+//
+// `devnet chain ...` is the chain binary's command line (the devnet runs its
+// validators with it when no bin/chain is next to it).
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hexproof/hexproof/chain/cli"
+	"github.com/hexproof/hexproof/internal/config"
+	"github.com/hexproof/hexproof/internal/logging"
+	"github.com/hexproof/hexproof/sim/devnet"
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "--help" || os.Args[1] == "-h" || os.Args[1] == "help") {
-		fmt.Println("usage: devnet [flags]\n\ndevnet is being built; see README.md for its status.")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if errors.Is(err, config.ErrHelp) {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "devnet: not built yet; see README.md")
-	os.Exit(2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devnet:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "chain" {
+		return cli.Run(ctx, args[1:], cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv})
+	}
+	cfg, err := devnet.ParseConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	logger, err := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	d, err := devnet.New(cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	return d.Run(ctx)
 }
