@@ -258,11 +258,19 @@ func Compute(p Params, in Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make(map[identity.Address]*HotspotReward, len(hs))
-	all := make([]*HotspotReward, 0, len(hs))
+	// Accumulate in a compact array indexed through one map: the witness
+	// loop touches random hotspots, so small entries keep it in cache.
+	type acc struct {
+		scale, beaconUnits, witnessUnits, beacons, witnesses, dataDC uint64
+	}
+	idx := make(map[identity.Address]int32, len(hs))
+	accs := make([]acc, len(hs))
+	addrs := make([]identity.Address, len(hs))
+	owners := make([]identity.Address, len(hs))
 	scaleMemo := map[uint64]uint64{}
-	for _, h := range hs {
-		r := &HotspotReward{Hotspot: h.Address, Owner: h.Owner}
+	for i, h := range hs {
+		idx[h.Address] = int32(i)
+		addrs[i], owners[i] = h.Address, h.Owner
 		if geo.Resolution(h.Location) >= BaseResolution {
 			// The scale depends only on ancestors at 10 and coarser.
 			key := geo.ParentOfValid(h.Location, BaseResolution-1)
@@ -271,45 +279,65 @@ func Compute(p Params, in Input) (*Output, error) {
 				s = dens.Scale(h.Location)
 				scaleMemo[key] = s
 			}
-			r.Scale = s
+			accs[i].scale = s
 		}
-		rows[h.Address] = r
-		all = append(all, r)
 	}
-	row := func(a identity.Address) *HotspotReward {
-		r, ok := rows[a]
+	at := func(a identity.Address) int32 {
+		i, ok := idx[a]
 		if !ok {
 			// Not an asserted full hotspot: it earns data, and PoC at scale 0.
-			r = &HotspotReward{Hotspot: a}
-			rows[a] = r
-			all = append(all, r)
+			i = int32(len(accs))
+			idx[a] = i
+			accs = append(accs, acc{})
+			addrs = append(addrs, a)
+			owners = append(owners, identity.Address{})
 		}
-		return r
+		return i
 	}
 
 	// PoC units.
 	pow := &powTable{num: p.HIP15RNum, den: p.HIP15RDen}
 	for _, b := range in.Beacons {
-		br := row(b.Beaconer)
+		bi := at(b.Beaconer)
 		bu, wu := p.units(pow, uint64(len(b.Witnesses)))
-		br.Beacons++
-		br.BeaconUnits += mulDiv(bu, br.Scale, UnitOne)
-		wScaled := mulDiv(wu, br.Scale, UnitOne)
+		scale := accs[bi].scale
+		accs[bi].beacons++
+		accs[bi].beaconUnits += mulDiv(bu, scale, UnitOne)
+		wScaled := mulDiv(wu, scale, UnitOne)
 		for _, w := range b.Witnesses {
-			wr := row(w)
-			wr.Witnesses++
-			wr.WitnessUnits += wScaled
+			wi := at(w)
+			accs[wi].witnesses++
+			accs[wi].witnessUnits += wScaled
 		}
 	}
 	for _, d := range in.Data {
-		r := row(d.Hotspot)
-		r.DataDC += d.DC
-		if r.Owner.IsZero() {
-			r.Owner = d.Owner
+		i := at(d.Hotspot)
+		accs[i].dataDC += d.DC
+		if owners[i].IsZero() {
+			owners[i] = d.Owner
 		}
 	}
-	// Deterministic order for everything that follows.
-	slices.SortFunc(all, func(a, b *HotspotReward) int { return bytes.Compare(a.Hotspot[:], b.Hotspot[:]) })
+
+	// Deterministic order for everything that follows: hs is sorted; the
+	// extra hotspots (appended after it) are sorted and merged in.
+	order := make([]int32, len(accs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if len(accs) > len(hs) {
+		slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(addrs[a][:], addrs[b][:]) })
+	}
+	rowsBuf := make([]HotspotReward, len(order))
+	all := make([]*HotspotReward, len(order))
+	for k, i := range order {
+		a := &accs[i]
+		rowsBuf[k] = HotspotReward{
+			Hotspot: addrs[i], Owner: owners[i], Scale: a.scale,
+			Beacons: a.beacons, Witnesses: a.witnesses,
+			BeaconUnits: a.beaconUnits, WitnessUnits: a.witnessUnits, DataDC: a.dataDC,
+		}
+		all[k] = &rowsBuf[k]
+	}
 
 	// Data.
 	dataW := make([]uint64, len(all))
@@ -383,7 +411,7 @@ func Compute(p Params, in Input) (*Output, error) {
 		beaconPool += witnessPool
 		witnessPool = 0
 	}
-	addrs := addrsOf(all)
+	addrs = addrsOf(all)
 	if anyB {
 		for i, s := range share(beaconPool, bw, addrs) {
 			all[i].BeaconReward = s
@@ -414,7 +442,6 @@ func Compute(p Params, in Input) (*Output, error) {
 	out.Validators = pay(validatorPool, val)
 	pl.ValidatorPaid = validatorPool
 
-	out.Hotspots = make([]HotspotReward, 0, len(all))
 	for _, r := range all {
 		r.Total = r.BeaconReward + r.WitnessReward + r.DataReward
 		if r.Owner.IsZero() && r.Total > 0 {
@@ -424,8 +451,8 @@ func Compute(p Params, in Input) (*Output, error) {
 			pl.Unowned += r.Total
 			r.BeaconReward, r.WitnessReward, r.DataReward, r.Total = 0, 0, 0, 0
 		}
-		out.Hotspots = append(out.Hotspots, *r)
 	}
+	out.Hotspots = rowsBuf // all points into it, in address order
 	if err := out.Check(); err != nil {
 		// Broken arithmetic is a programming error; refuse to mint.
 		return nil, err
