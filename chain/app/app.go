@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"time"
@@ -151,7 +152,12 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcity
 	if a.store.Height() == 0 {
 		return &abcitypes.ResponseCheckTx{Code: client.CodeInvalid, Log: "the chain has not committed its first block yet; retry in a moment"}, nil
 	}
-	bc := a.newBlockCtx(a.checkState, a.store.Height()+1, time.Time{}, nil)
+	// Checks that depend on time use the last committed block's.
+	var last time.Time
+	if b := a.store.Get(kBlockHash(a.store.Height())); len(b) >= 8 {
+		last = time.UnixMilli(int64(binary.BigEndian.Uint64(b)))
+	}
+	bc := a.newBlockCtx(a.checkState, a.store.Height()+1, last, nil)
 	res := bc.deliver(req.Tx, -1)
 	return &abcitypes.ResponseCheckTx{Code: res.Code, Log: res.Log, Data: res.Data, GasWanted: res.GasWanted, GasUsed: res.GasUsed}, nil
 }
@@ -166,17 +172,67 @@ func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPreparePr
 		out = append(out, pv)
 		size += int64(len(pv))
 	}
-	for _, t := range req.Txs {
-		if size+int64(len(t)) > req.MaxTxBytes {
-			break
-		}
-		if isPriceVotes(t) {
-			continue
+	out = append(out, a.orderTxs(req.Txs, req.MaxTxBytes-size)...)
+	return &abcitypes.ResponsePrepareProposal{Txs: out}, nil
+}
+
+// orderTxs returns the mempool's transactions that fit in maxBytes, in an
+// order where each signer's nonces are consecutive from its account nonce.
+// Gossip can deliver a signer's transactions to the proposer out of order;
+// without this a later nonce could sit before an earlier one in the block
+// and fail. Transactions that cannot succeed (undecodable, stale nonce, nonce
+// gap) are left out. Signatures are checked in CheckTx and FinalizeBlock.
+func (a *App) orderTxs(txs [][]byte, maxBytes int64) [][]byte {
+	l := ledger{state.NewCache(a.store)}
+	next := map[identity.Address]uint64{}
+	pending := map[identity.Address]map[uint64][]byte{}
+	var out [][]byte
+	var size int64
+	full := false
+	include := func(t []byte) {
+		if size+int64(len(t)) > maxBytes {
+			full = true
+			return
 		}
 		out = append(out, t)
 		size += int64(len(t))
 	}
-	return &abcitypes.ResponsePrepareProposal{Txs: out}, nil
+	for _, t := range txs {
+		if full {
+			break
+		}
+		_, body, err := tx.Decode(t)
+		if err != nil || body.GetPriceVotes() != nil {
+			continue
+		}
+		signer, err := identity.AddressFromBytes(body.Signer)
+		if err != nil {
+			continue
+		}
+		n, ok := next[signer]
+		if !ok {
+			n = l.account(signer).Nonce
+		}
+		switch {
+		case body.Nonce < n:
+			continue
+		case body.Nonce > n:
+			if pending[signer] == nil {
+				pending[signer] = map[uint64][]byte{}
+			}
+			pending[signer][body.Nonce] = t
+			continue
+		}
+		include(t)
+		n++
+		for p, ok := pending[signer][n]; ok && !full; p, ok = pending[signer][n] {
+			include(p)
+			delete(pending[signer], n)
+			n++
+		}
+		next[signer] = n
+	}
+	return out
 }
 
 // ProcessProposal implements abcitypes.Application. It re-verifies what
@@ -284,6 +340,10 @@ func (a *App) newBlockCtx(c *state.Cache, height int64, t time.Time, hash []byte
 	return &blockCtx{a: a, c: c, l: ledger{c}, height: height, time: t, hash: hash, chainID: a.chainID}
 }
 
+// maxNonceAhead bounds how far ahead of its account nonce a transaction
+// CheckTx keeps in the mempool.
+const maxNonceAhead = 256
+
 // Gas is deterministic: a base cost, the size, and the signatures checked.
 const (
 	gasBase      = 1000
@@ -316,6 +376,11 @@ func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
 	gas += gasSignature
 	body := d.Body
 	acc := b.l.account(d.Signer)
+	if index < 0 && body.Nonce > acc.Nonce && body.Nonce-acc.Nonce <= maxNonceAhead {
+		// The mempool may receive a signer's transactions out of order
+		// (gossip); keep a later one, PrepareProposal orders them.
+		return &abcitypes.ExecTxResult{Code: client.CodeOK, GasWanted: gas, GasUsed: gas, Log: fmt.Sprintf("queued: waits for nonce %d", acc.Nonce)}
+	}
 	if body.Nonce != acc.Nonce {
 		return fail(tx.Errorf(client.CodeBadNonce, "nonce %d, account %s expects %d", body.Nonce, d.Signer, acc.Nonce))
 	}

@@ -23,6 +23,15 @@ func TestTransferAndEnvelope(t *testing.T) {
 	if r := n.checkTx(good); r.Code != client.CodeBadNonce {
 		t.Fatalf("CheckTx replay: code %d, want bad nonce", r.Code)
 	}
+	// A later nonce waits in the mempool; one far ahead does not.
+	ahead, _ := client.BuildTx(alice.k, testChain, 5, 1, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
+	if r := n.checkTx(ahead); r.Code != 0 {
+		t.Fatalf("CheckTx of a later nonce: %d %s", r.Code, r.Log)
+	}
+	farAhead, _ := client.BuildTx(alice.k, testChain, 1000, 1, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
+	if r := n.checkTx(farAhead); r.Code != client.CodeBadNonce {
+		t.Fatalf("CheckTx of a nonce far ahead: %d", r.Code)
+	}
 	wrongChain, _ := client.BuildTx(alice.k, "other-chain", alice.nonce, 1, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
 	var env hexproofv1.Tx
 	proto.Unmarshal(alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1}), &env)
@@ -235,5 +244,24 @@ func TestOUIAndVouchers(t *testing.T) {
 	n.query(client.PathOUIs, &ouis)
 	if len(ouis) != 1 || ouis[0].Config.MaxCopies != 3 {
 		t.Fatalf("ouis = %+v", ouis)
+	}
+}
+
+func TestPrepareProposalOrdersNonces(t *testing.T) {
+	n := newNet(t, t.TempDir(), testGenesis(t))
+	n.prepared = true
+	alice, bob := n.wallet("alice"), n.wallet("bob")
+	var a [4][]byte
+	for i := range a {
+		a[i] = alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
+	}
+	b0 := bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1})
+	gap := bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1})
+	gap = bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1}) // nonce 2; nonce 1 never sent
+	// Gossip order: 2, 0, 3, 1 for alice; bob's nonce 2 has a gap.
+	res := n.block(a[2], a[0], b0, gap, a[3], a[1], []byte("junk"))
+	wantCodes(t, res, 0, 0, 0, 0, 0)
+	if acc := n.account(alice.k); acc.Nonce != 4 {
+		t.Fatalf("alice nonce %d", acc.Nonce)
 	}
 }

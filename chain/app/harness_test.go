@@ -48,6 +48,11 @@ type net struct {
 	gen     Genesis
 	// forge makes the next proposal carry a tampered price vote.
 	forge func(pv []byte) []byte
+	// prepared uses PrepareProposal's transaction list as the block. By
+	// default the block carries the test's transactions as given (plus the
+	// injected price votes), as a proposer that does not filter would, so
+	// that FinalizeBlock's own checks are exercised.
+	prepared bool
 }
 
 func testKey(t testing.TB, name string) *identity.Key {
@@ -167,6 +172,13 @@ func (n *net) tryBlock(txs ...[]byte) ([]*abcitypes.ExecTxResult, bool) {
 		n.t.Fatal(err)
 	}
 	proposal := pp.Txs
+	if !n.prepared {
+		proposal = nil
+		if len(pp.Txs) > 0 && isPriceVotes(pp.Txs[0]) {
+			proposal = append(proposal, pp.Txs[0])
+		}
+		proposal = append(proposal, txs...)
+	}
 	if n.forge != nil && len(proposal) > 0 {
 		proposal = append([][]byte{n.forge(proposal[0])}, proposal[1:]...)
 		n.forge = nil
@@ -204,8 +216,8 @@ func (n *net) tryBlock(txs ...[]byte) ([]*abcitypes.ExecTxResult, bool) {
 	}
 	// The first tx may be the injected price votes: drop its result so
 	// callers see their own txs' results.
-	if len(proposal) > len(txs) {
-		return fb.TxResults[len(proposal)-len(txs):], true
+	if len(proposal) > 0 && isPriceVotes(proposal[0]) {
+		return fb.TxResults[1:], true
 	}
 	return fb.TxResults, true
 }

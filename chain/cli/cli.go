@@ -227,6 +227,7 @@ DIR/config/hexproof.toml when it exists).`)
 	logFormat := fs.String("log-format", "json", "json or text")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	verbose := fs.Bool("log-cometbft-info", false, "log CometBFT's info messages at info level (else debug)")
+	appName := fs.String("app", "hexproof", "application: hexproof, or kvstore (CometBFT's example app; only to compare throughput in benchmarks)")
 	// The home's hexproof.toml is the default --config.
 	if !hasFlag(args, config.ConfigFlag) {
 		h := flagValue(args, "home", *home)
@@ -237,12 +238,15 @@ DIR/config/hexproof.toml when it exists).`)
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if *appName != "hexproof" && *appName != "kvstore" {
+		return fmt.Errorf("--app %q: want hexproof or kvstore", *appName)
+	}
 	logger, err := logging.New(env.Stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
 	n, err := node.New(node.Config{Home: *home, PriceUUSD: *price, PriceURL: *priceURL, PricePoll: *pricePoll, PriceMaxAge: *priceMaxAge,
-		SnapshotInterval: *snapInterval, SnapshotKeep: *snapKeep, VerboseComet: *verbose}, logger)
+		SnapshotInterval: *snapInterval, SnapshotKeep: *snapKeep, VerboseComet: *verbose, App: *appName}, logger)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // buildChain builds cmd/chain into dir.
-func buildChain(t *testing.T, dir string) string {
+func buildChain(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "chain")
 	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/chain")
@@ -33,7 +33,7 @@ func buildChain(t *testing.T, dir string) string {
 }
 
 // freeBase finds n*10 consecutive free ports on 127.0.0.1.
-func freeBase(t *testing.T, n int) int {
+func freeBase(t testing.TB, n int) int {
 	t.Helper()
 	for range 50 {
 		base := 20000 + rand.IntN(30000)
@@ -64,13 +64,13 @@ type proc struct {
 	log  *os.File
 }
 
-func startNode(t *testing.T, bin, home string) *proc {
+func startNode(t testing.TB, bin, home string, extra ...string) *proc {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(home, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "start", "--home", home, "--log-level", "info", "--snapshot-interval", "0")
+	cmd := exec.Command(bin, append([]string{"start", "--home", home, "--log-level", "info", "--snapshot-interval", "0"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func (p *proc) kill() {
 	p.cmd.Wait()
 }
 
-func waitHeight(t *testing.T, c *client.Client, h int64, timeout time.Duration) int64 {
+func waitHeight(t testing.TB, c *client.Client, h int64, timeout time.Duration) int64 {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -117,7 +117,7 @@ func waitHeight(t *testing.T, c *client.Client, h int64, timeout time.Duration) 
 }
 
 // appHashAt is what a node's application reports for its last height.
-func appInfo(t *testing.T, c *client.Client) (int64, []byte) {
+func appInfo(t testing.TB, c *client.Client) (int64, []byte) {
 	t.Helper()
 	r, err := c.RPC().ABCIInfo(context.Background())
 	if err != nil {
@@ -127,7 +127,7 @@ func appInfo(t *testing.T, c *client.Client) (int64, []byte) {
 }
 
 // headerAppHash is the app hash after height h as recorded in block h+1.
-func headerAppHash(t *testing.T, c *client.Client, h int64) ([]byte, bool) {
+func headerAppHash(t testing.TB, c *client.Client, h int64) ([]byte, bool) {
 	h1 := h + 1
 	r, err := c.RPC().Header(context.Background(), &h1)
 	if err != nil || r.Header == nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
@@ -35,6 +37,9 @@ type Config struct {
 	SnapshotKeep     int
 	// VerboseComet logs CometBFT's info messages at info level.
 	VerboseComet bool
+	// App is "hexproof" (default) or "kvstore": CometBFT's example
+	// key/value application, only to compare throughput in benchmarks.
+	App string
 }
 
 // Node is a chain node.
@@ -70,12 +75,6 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := dbm.NewGoLevelDB("hexproof", AppDBDir(n.cfg.Home))
-	if err != nil {
-		return fmt.Errorf("open application database: %w", err)
-	}
-	defer db.Close()
-
 	var prices app.PriceSource
 	g, gctx := errgroup.WithContext(ctx)
 	switch {
@@ -87,6 +86,14 @@ func (n *Node) Run(ctx context.Context) error {
 		prices = StaticPrice(n.cfg.PriceUUSD)
 	}
 
+	if n.cfg.App == "kvstore" {
+		return n.runComet(gctx, g, ccfg, kvstore.NewPersistentApplication(filepath.Join(ccfg.DBDir(), "kvstore")), func() int64 { return 0 })
+	}
+	db, err := dbm.NewGoLevelDB("hexproof", AppDBDir(n.cfg.Home))
+	if err != nil {
+		return fmt.Errorf("open application database: %w", err)
+	}
+	defer db.Close()
 	a, err := app.New(app.Config{
 		SnapshotDir:      filepath.Join(ccfg.DBDir(), "snapshots"),
 		SnapshotInterval: n.cfg.SnapshotInterval,
@@ -95,6 +102,10 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return n.runComet(gctx, g, ccfg, a, a.Height)
+}
+
+func (n *Node) runComet(gctx context.Context, g *errgroup.Group, ccfg *cmtcfg.Config, a abcitypes.Application, height func() int64) error {
 	nodeKey, err := p2p.LoadOrGenNodeKey(ccfg.NodeKeyFile())
 	if err != nil {
 		return fmt.Errorf("load node key: %w", err)
@@ -114,7 +125,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.log.Info("chain node started", "home", n.cfg.Home, "node_id", string(nodeKey.ID()),
 		"rpc", ccfg.RPC.ListenAddress, "p2p", ccfg.P2P.ListenAddress, "prometheus", ccfg.Instrumentation.PrometheusListenAddr,
-		"height", a.Height())
+		"height", height(), "app", n.cfg.App)
 	g.Go(func() error {
 		<-gctx.Done()
 		if err := cn.Stop(); err != nil {
@@ -124,6 +135,6 @@ func (n *Node) Run(ctx context.Context) error {
 		return nil
 	})
 	err = g.Wait()
-	n.log.Info("chain node stopped", "height", a.Height())
+	n.log.Info("chain node stopped", "height", height())
 	return err
 }
