@@ -218,7 +218,7 @@ func (b *Bridge) handlePushData(d datagram) {
 		return
 	}
 	ack, _ := gwmp.Ack{Version: p.Version, Token: p.Token, Type: gwmp.TypePushAck}.MarshalBinary()
-	b.send(d.addr, gwmp.TypePushAck, ack)
+	_ = b.send(d.addr, gwmp.TypePushAck, ack) // logged and counted inside
 
 	id := p.GatewayID.String()
 	for i := range p.Payload.RXPK {
@@ -260,7 +260,7 @@ func (b *Bridge) handlePullData(d datagram) {
 		return
 	}
 	ack, _ := gwmp.Ack{Version: p.Version, Token: p.Token, Type: gwmp.TypePullAck}.MarshalBinary()
-	b.send(d.addr, gwmp.TypePullAck, ack)
+	_ = b.send(d.addr, gwmp.TypePullAck, ack)
 	id, isNew, moved := b.reg.pull(p.GatewayID, d.addr, p.Version, time.Now())
 	if isNew {
 		b.m.Gateways.Inc()

@@ -15,8 +15,8 @@ import (
 
 	"github.com/hexproof/hexproof/firmware-bridge/filter"
 	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
-	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/firmware-bridge/metrics"
+	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/internal/logging"
 )
 

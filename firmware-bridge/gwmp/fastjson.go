@@ -107,17 +107,17 @@ func (l *lexer) skip(depth int) bool {
 	if depth > 32 {
 		return false
 	}
-	switch c := l.peek(); {
-	case c == '"':
+	switch l.peek() {
+	case '"':
 		_, ok := l.str()
 		return ok
-	case c == '{':
+	case '{':
 		return l.object(func(k []byte) bool { return l.skip(depth + 1) })
-	case c == '[':
+	case '[':
 		return l.array(func() bool { return l.skip(depth + 1) })
-	case c == 't':
+	case 't':
 		return l.lit("true")
-	case c == 'f':
+	case 'f':
 		return l.lit("false")
 	default:
 		_, ok := l.num()

@@ -195,7 +195,7 @@ func (a *Ack) UnmarshalBinary(b []byte) error {
 	if h.Type != TypePushAck && h.Type != TypePullAck {
 		return fmt.Errorf("%w: %s, want push_ack or pull_ack", ErrWrongType, h.Type)
 	}
-	*a = Ack{Version: h.Version, Token: h.Token, Type: h.Type}
+	*a = Ack(h)
 	return nil
 }
 

@@ -127,7 +127,7 @@ func (b *bufConn) Close() error {
 func (b *bufConn) SetWriteDeadline(time.Time) error { return nil }
 
 // SetDeadline applies to reads only, for the same reason.
-func (b *bufConn) SetDeadline(t time.Time) error { return b.Conn.SetReadDeadline(t) }
+func (b *bufConn) SetDeadline(t time.Time) error { return b.SetReadDeadline(t) }
 
 // dial opens the network connection for a broker URL: tcp:// or mqtt://,
 // and ssl://, tls://, mqtts:// or tcps:// with TLS.

@@ -116,7 +116,7 @@ func New(cfg Config, logger *slog.Logger, m *metrics.Metrics, h CommandHandler) 
 	it := &Integration{cfg: cfg, log: logger, m: m, handler: h, server: u, online: map[string]bool{}}
 	per := cfg.QueueSize / cfg.Connections
 	for i := range cfg.Connections {
-		it.conns = append(it.conns, &conn{it: it, idx: i, q: newQueue(per), lost: make(chan error, 1)})
+		it.conns = append(it.conns, &conn{it: it, idx: i, q: newQueue(per), lost: make(chan struct{}, 1)})
 	}
 	m.GaugeFunc("firmware_bridge_mqtt_queue_depth", "Messages waiting for the MQTT broker.", func() float64 { return float64(it.QueueDepth()) })
 	return it, nil
@@ -217,8 +217,7 @@ type conn struct {
 	idx    int
 	q      *queue
 	client paho.Client
-	lost   chan error
-	dirty  atomic.Bool // states must be re-published (after a reconnect)
+	lost   chan struct{}
 }
 
 func (c *conn) options() *paho.ClientOptions {
@@ -245,8 +244,9 @@ func (c *conn) options() *paho.ClientOptions {
 			return dial(u, it.cfg.TLS, it.cfg.ConnectTimeout)
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			it.log.Warn("mqtt connection lost", "conn", c.idx, "err", err)
 			select {
-			case c.lost <- err:
+			case c.lost <- struct{}{}:
 			default:
 			}
 		})
@@ -413,7 +413,7 @@ func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 					// Make sure the pump stops even if paho's
 					// connection-lost callback is late.
 					select {
-					case c.lost <- p.tok.Error():
+					case c.lost <- struct{}{}:
 					default:
 					}
 				}

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/firmware-bridge/metrics"
+	"github.com/hexproof/hexproof/firmware-bridge/testkit"
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 )

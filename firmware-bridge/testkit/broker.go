@@ -85,8 +85,8 @@ func (b *Broker) Stop() {
 	if b.cmd == nil {
 		return
 	}
-	b.cmd.Process.Signal(syscall.SIGTERM)
-	b.cmd.Wait()
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_ = b.cmd.Wait() // exit status of a signalled broker
 	b.cmd = nil
 }
 
@@ -95,8 +95,8 @@ func (b *Broker) Kill() {
 	if b.cmd == nil {
 		return
 	}
-	b.cmd.Process.Kill()
-	b.cmd.Wait()
+	_ = b.cmd.Process.Kill()
+	_ = b.cmd.Wait()
 	b.cmd = nil
 }
 

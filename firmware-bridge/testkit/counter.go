@@ -63,14 +63,14 @@ func Count(hostport, filter, suffix string) (*Counter, error) {
 	}
 	r := bufio.NewReaderSize(c, 256<<10)
 	k := &Counter{conn: c, done: make(chan error, 1)}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for range 2 { // CONNACK, SUBACK
 		if _, _, err := readPacket(r, nil); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("mqtt handshake: %w", err)
 		}
 	}
-	c.SetReadDeadline(time.Time{})
+	_ = c.SetReadDeadline(time.Time{})
 	suf := []byte(suffix)
 	go func() {
 		var buf []byte

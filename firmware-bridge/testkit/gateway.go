@@ -88,7 +88,7 @@ func (g *Gateway) Read(timeout time.Duration) []byte {
 // TryRead is Read without failing.
 func (g *Gateway) TryRead(timeout time.Duration) ([]byte, bool) {
 	buf := make([]byte, 65536)
-	g.Conn.SetReadDeadline(time.Now().Add(timeout))
+	_ = g.Conn.SetReadDeadline(time.Now().Add(timeout))
 	n, err := g.Conn.Read(buf)
 	if err != nil {
 		return nil, false
