@@ -391,25 +391,33 @@ func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
 	if acc.BalanceUHXP < body.Fee {
 		return fail(tx.Errorf(client.CodeInsufficientFunds, "fee %d micro-HXP but %s holds %d", body.Fee, d.Signer, acc.BalanceUHXP))
 	}
-	// From here the nonce and fee are spent even if the payload fails.
+	// In a block the nonce and fee are spent even if the payload fails. In
+	// CheckTx a failing transaction does not enter the mempool, so it must
+	// leave the mempool's state untouched.
+	envelope := state.NewCache(b.c)
+	el := ledger{envelope}
 	acc.Nonce++
 	acc.BalanceUHXP -= body.Fee
-	b.l.setAccount(acc)
+	el.setAccount(acc)
 	if body.Fee > 0 {
-		s := b.l.supply()
+		s := el.supply()
 		s.TotalUHXP -= body.Fee
 		s.BurnedUHXP += body.Fee
-		b.l.setSupply(s)
+		el.setSupply(s)
 	}
-	txc := state.NewCache(b.c)
+	txc := state.NewCache(envelope)
 	h := &handler{b: b, c: txc, l: ledger{txc}, signer: d.Signer, params: p, raw: raw}
 	data, extraGas, err := h.run(body)
 	gas += extraGas
 	if err != nil {
 		txc.Discard()
+		if index >= 0 {
+			envelope.Write()
+		}
 		return &abcitypes.ExecTxResult{Code: tx.CodeOf(err), Log: err.Error(), GasWanted: gas, GasUsed: gas}
 	}
 	txc.Write()
+	envelope.Write()
 	return &abcitypes.ExecTxResult{
 		Code: client.CodeOK, Data: data, GasWanted: gas, GasUsed: gas, Log: tx.Kind(body),
 		Events: append([]abcitypes.Event{{Type: "hexproof_tx", Attributes: []abcitypes.EventAttribute{

@@ -265,3 +265,18 @@ func TestPrepareProposalOrdersNonces(t *testing.T) {
 		t.Fatalf("alice nonce %d", acc.Nonce)
 	}
 }
+
+func TestCheckTxFailureKeepsNonce(t *testing.T) {
+	n := newNet(t, t.TempDir(), testGenesis(t))
+	alice, bob := n.wallet("alice"), n.wallet("bob")
+	bad := alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1 << 50})
+	if r := n.checkTx(bad); r.Code != client.CodeInsufficientFunds {
+		t.Fatalf("CheckTx: %d", r.Code)
+	}
+	// The refused tx never enters the mempool, so the same nonce is usable.
+	alice.nonce--
+	good := alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
+	if r := n.checkTx(good); r.Code != 0 {
+		t.Fatalf("CheckTx after a refused tx: %d %s", r.Code, r.Log)
+	}
+}
