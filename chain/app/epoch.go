@@ -105,9 +105,12 @@ func (b *blockCtx) endEpoch(epoch uint64) abcitypes.Event {
 			Beacon: h.BeaconReward, Witness: h.WitnessReward, Data: h.DataReward, Total: h.Total,
 		})
 	}
-	for kind, rs := range map[string][]rewards.AccountReward{"validator": out.Validators, "oracle": out.Oracles} {
-		// Each write goes to its own key, so the map order cannot matter.
-		for _, r := range rs {
+	for _, group := range []struct {
+		kind string
+		rs   []rewards.AccountReward
+	}{{"validator", out.Validators}, {"oracle", out.Oracles}} {
+		kind := group.kind
+		for _, r := range group.rs {
 			if r.Reward > 0 {
 				l.credit(r.Address, r.Reward)
 			}
