@@ -256,8 +256,8 @@ func TestPrepareProposalOrdersNonces(t *testing.T) {
 		a[i] = alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
 	}
 	b0 := bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1})
+	bob.nonce++ // nonce 1 is never sent
 	gap := bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1})
-	gap = bob.tx(t, &hexproofv1.Transfer{To: alice.k.PublicKey(), Amount: 1}) // nonce 2; nonce 1 never sent
 	// Gossip order: 2, 0, 3, 1 for alice; bob's nonce 2 has a gap.
 	res := n.block(a[2], a[0], b0, gap, a[3], a[1], []byte("junk"))
 	wantCodes(t, res, 0, 0, 0, 0, 0)

@@ -29,10 +29,9 @@ func kOwnerIdx(o, h identity.Address) []byte { return cat("hsown/", o[:], h[:]) 
 func kCellIdx(cell uint64, h identity.Address) []byte {
 	return cat("hscell/", be64(cell), h[:])
 }
-func kOUI(n uint64) []byte                  { return cat("oui/", be64(n)) }
-func kBlockHash(h int64) []byte             { return cat("bh/", be64(uint64(h))) }
-func kBeacon(id []byte) []byte              { return cat("beacon/", id) }
-func kLastBeacon(a identity.Address) []byte { return cat("lastbeacon/", a[:]) }
+func kOUI(n uint64) []byte      { return cat("oui/", be64(n)) }
+func kBlockHash(h int64) []byte { return cat("bh/", be64(uint64(h))) }
+func kBeacon(id []byte) []byte  { return cat("beacon/", id) }
 
 // PoC history per hotspot, newest first: the height is inverted.
 func kPocHist(a identity.Address, height int64, id []byte, kind byte) []byte {

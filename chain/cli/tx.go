@@ -220,7 +220,7 @@ func ouiFlags(fs *flag.FlagSet) func() (*hexproofv1.OuiConfig, error) {
 			ep, addr, ok := strings.Cut(r, "=")
 			a, err := identity.ParseAddress(addr)
 			if !ok || err != nil {
-				return nil, fmt.Errorf("--router %q: want host:port=hxp1...", r)
+				return nil, fmt.Errorf("--router %q: want host:port=hxp1<address>", r)
 			}
 			c.Routers = append(c.Routers, &hexproofv1.RouterEndpoint{Endpoint: ep, PublicKey: a.Bytes()})
 		}

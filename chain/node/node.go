@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -15,7 +16,6 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
-	dbm "github.com/cometbft/cometbft-db"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hexproof/hexproof/chain/app"
@@ -28,9 +28,9 @@ type Config struct {
 	// PriceUUSD is a static price for vote extensions (0: none).
 	PriceUUSD uint64
 	// PriceURL is polled for {"price_uusd": N}; it wins over PriceUUSD.
-	PriceURL     string
-	PricePoll    time.Duration
-	PriceMaxAge  time.Duration
+	PriceURL    string
+	PricePoll   time.Duration
+	PriceMaxAge time.Duration
 	// SnapshotInterval takes a state-sync snapshot every this many
 	// heights (0: none); the last SnapshotKeep are kept.
 	SnapshotInterval int64
