@@ -346,3 +346,32 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A gateway that stops sending PULL_DATA goes OFFLINE on MQTT (retained).
+func TestGatewayExpiryEndToEnd(t *testing.T) {
+	server := testsvc.MQTTURL(t)
+	sub := testsvc.MQTTClient(t)
+	prefix := testsvc.TopicPrefix(t)
+	ch := collect(t, sub, prefix+"gateway/+/state/conn")
+	addr, _, _ := startBridge(t, "--mqtt-server", server, "--topic-prefix", prefix, "--gateway-expiry", "300ms")
+	g := testkit.NewGateway(t, addr, testkit.EUIFor(0xe4), 2)
+	topic := prefix + "gateway/" + g.EUI.String() + "/state/conn"
+	t.Cleanup(func() { sub.Publish(topic, 1, true, []byte{}).WaitTimeout(time.Second) })
+	g.ExpectAck(gwmp.TypePullAck, g.Pull())
+	var cs gw.ConnState
+	proto.Unmarshal(next(t, ch, topic), &cs)
+	if cs.State != gw.ConnState_ONLINE {
+		t.Fatalf("state %v", &cs)
+	}
+	begin := time.Now()
+	proto.Unmarshal(next(t, ch, topic), &cs)
+	if cs.State != gw.ConnState_OFFLINE || time.Since(begin) < 200*time.Millisecond {
+		t.Fatalf("state %v after %s", &cs, time.Since(begin))
+	}
+	// Retained: a new subscriber sees OFFLINE.
+	late := testsvc.MQTTClient(t)
+	proto.Unmarshal(next(t, collect(t, late, topic), topic), &cs)
+	if cs.State != gw.ConnState_OFFLINE {
+		t.Fatalf("retained state %v", &cs)
+	}
+}
