@@ -158,6 +158,7 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.RequestCheckTx) (*abcity
 		last = time.UnixMilli(int64(binary.BigEndian.Uint64(b)))
 	}
 	bc := a.newBlockCtx(a.checkState, a.store.Height()+1, last, nil)
+	bc.checkOnly = true
 	res := bc.deliver(req.Tx, -1)
 	return &abcitypes.ResponseCheckTx{Code: res.Code, Log: res.Log, Data: res.Data, GasWanted: res.GasWanted, GasUsed: res.GasUsed}, nil
 }
@@ -334,6 +335,9 @@ type blockCtx struct {
 	time    time.Time
 	hash    []byte
 	chainID string
+	// checkOnly is CheckTx: payloads whose full verification is costly
+	// (PoC receipts) get only the checks that keep junk out of the mempool.
+	checkOnly bool
 }
 
 func (a *App) newBlockCtx(c *state.Cache, height int64, t time.Time, hash []byte) *blockCtx {

@@ -62,6 +62,27 @@ const (
 
 func (h *handler) pocReceipt(r *hexproofv1.PocReceipt) ([]byte, int64, error) {
 	gas := int64(1+len(r.GetWitnesses())) * gasSignature
+	if h.b.checkOnly {
+		// CheckTx: the receipt is verified (signatures, rules) by every
+		// validator in FinalizeBlock, where it also pays its fee if it
+		// fails; the mempool only refuses what cannot be recorded.
+		if len(r.GetBeacon().GetHotspot()) != 32 || len(r.GetWitnesses()) > h.params.MaxWitnessesPerReceipt {
+			return nil, gas, tx.Errorf(client.CodeInvalid, "poc receipt refused: %s", poc.BeaconMalformed)
+		}
+		id, err := client.BeaconID(r.Beacon)
+		if err != nil {
+			return nil, gas, tx.Errorf(client.CodeInvalid, "beacon id: %v", err)
+		}
+		if h.c.Get(kBeacon(id)) != nil {
+			return nil, gas, tx.Errorf(client.CodeReplay, "beacon %x already has a receipt on chain", id)
+		}
+		addr, _ := identity.AddressFromBytes(r.Beacon.Hotspot)
+		if _, ok := h.l.hotspot(addr); !ok {
+			return nil, gas, tx.Errorf(client.CodeInvalid, "poc receipt refused: %s", poc.BeaconUnknownHotspot)
+		}
+		h.c.Set(kBeacon(id), []byte{})
+		return id, gas, nil
+	}
 	now := poc.Now{Height: uint64(h.b.height), TimeMs: uint64(h.b.time.UnixMilli())}
 	res := poc.Verify(pocView{h.l}, pocParams(h.params), now, r)
 	switch res.Beacon.Reason {

@@ -93,6 +93,17 @@ func TestPoCReceipts(t *testing.T) {
 		}
 	}
 
+	// CheckTx keeps a receipt already on chain and an unknown beaconer out
+	// of the mempool; the full verification happens in FinalizeBlock.
+	if r := n.checkTx(oracle.tx(t, r1)); r.Code != client.CodeReplay {
+		t.Fatalf("CheckTx of a recorded receipt: %d %s", r.Code, r.Log)
+	}
+	oracle.nonce--
+	if r := n.checkTx(oracle.tx(t, receipt(t, n.height, testKey(t, "nobody"), b))); r.Code != client.CodeInvalid {
+		t.Fatalf("CheckTx of an unknown beaconer: %d %s", r.Code, r.Log)
+	}
+	oracle.nonce--
+
 	// Round 2: b beacons (it witnessed physically in round 1), a and c
 	// witness; a beaconed physically, c never did.
 	n.block()

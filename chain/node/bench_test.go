@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/uber/h3-go/v4"
 	"google.golang.org/protobuf/proto"
 
@@ -25,8 +27,12 @@ import (
 const (
 	benchClusters   = 24 // 15 hotspots each: one beaconer + 14 witnesses per receipt
 	benchSubmitters = 8
-	benchRounds     = 30 // receipts per hotspot
-	benchWindow     = 20 * time.Second
+	benchRounds     = 40 // receipts per hotspot
+	benchWarmup     = 5 * time.Second
+	benchWindow     = 30 * time.Second
+	// Block size cap (both networks): keeps blocks regular under a flood;
+	// about 330 receipts or 1000 kvstore txs per block.
+	benchBlockBytes = 1 << 20
 	benchSenders    = 16
 )
 
@@ -56,6 +62,25 @@ func benchNetwork(b *testing.B, bin, out string, params *client.Params, extra ..
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Same tuning on both networks: loopback P2P rates well above the
+	// 5 MB/s default (which otherwise throttles block propagation under a
+	// mempool flood) and a block size cap.
+	for _, n := range nodes {
+		cfg, err := LoadCometConfig(n.Home)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.P2P.SendRate, cfg.P2P.RecvRate = 100<<20, 100<<20
+		cmtcfg.WriteConfigFile(filepath.Join(n.Home, "config", "config.toml"), cfg)
+		doc, err := cmttypes.GenesisDocFromFile(cfg.GenesisFile())
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc.ConsensusParams.Block.MaxBytes = benchBlockBytes
+		if err := doc.SaveAs(cfg.GenesisFile()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	var cs []*client.Client
 	for _, n := range nodes {
 		startNode(b, bin, n.Home, append([]string{"--log-level", "warn"}, extra...)...)
@@ -75,7 +100,6 @@ func benchNetwork(b *testing.B, bin, out string, params *client.Params, extra ..
 func offer(b *testing.B, cs []*client.Client, queues [][][]byte) float64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h0 := waitHeight(b, cs[0], 1, time.Second)
 	var wg sync.WaitGroup
 	var refused atomic.Int64
 	for i, q := range queues {
@@ -94,8 +118,10 @@ func offer(b *testing.B, cs []*client.Client, queues [][][]byte) float64 {
 			}
 		}()
 	}
+	time.Sleep(benchWarmup)
+	h0 := waitHeight(b, cs[0], 1, 10*time.Second)
 	time.Sleep(benchWindow)
-	h1 := waitHeight(b, cs[0], 1, time.Second)
+	h1 := waitHeight(b, cs[0], 1, 10*time.Second)
 	cancel()
 	wg.Wait()
 	// Successful txs committed in blocks h0+1..h1, over the time between
@@ -126,7 +152,7 @@ func benchKVStore(b *testing.B, bin, out string, size int) float64 {
 	_, cs := benchNetwork(b, bin, out, nil, "--app", "kvstore")
 	queues := make([][][]byte, benchSenders)
 	for s := range queues {
-		for i := range 4000 {
+		for i := range 6000 {
 			key := fmt.Sprintf("s%02dk%06d=", s, i)
 			tx := make([]byte, size)
 			copy(tx, key)
