@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/hexproof/hexproof/oracle/store"
@@ -228,18 +229,27 @@ func (ix *Indexer) commit(ctx context.Context, cursor int64, chainID string, blo
 }
 
 // enrichBatch adds epoch rewards to the blocks that end an epoch and reads
-// the OUIs when a block changed one.
+// the OUIs when a block changed one. Rewards are asked for the hotspots that
+// took part in the epoch (beacons, witness reports, voucher claims): only
+// they can have earned.
 func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, error) {
 	if ix.en == nil {
 		return nil, nil
 	}
-	var known []string
-	loaded := false
-	var added []string
+	active := map[string]bool{}
+	dbLoaded := false
 	touched := false
 	for _, b := range blocks {
-		added = append(added, b.adds...)
 		touched = touched || b.ouiTouched
+		for _, rc := range b.receipts {
+			active[b.addr(rc.rc.GetBeacon().GetHotspot())] = true
+			for _, w := range rc.rc.GetWitnesses() {
+				active[b.addr(w.GetHotspot())] = true
+			}
+		}
+		for _, c := range b.claims {
+			active[c[5].(string)] = true
+		}
 		epoch, ended, err := ix.en.EpochEndedAt(ctx, b.height)
 		if err != nil {
 			return nil, fmt.Errorf("epoch at %d: %w", b.height, err)
@@ -247,18 +257,29 @@ func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, erro
 		if !ended {
 			continue
 		}
-		if !loaded {
-			if known, err = ix.hotspotAddresses(ctx); err != nil {
+		if !dbLoaded {
+			// Activity already in the database belongs to the first epoch
+			// that ends in this batch.
+			earlier, err := ix.activeSinceLastEpoch(ctx)
+			if err != nil {
 				return nil, err
 			}
-			loaded = true
+			for _, a := range earlier {
+				active[a] = true
+			}
+			dbLoaded = true
 		}
-		all := append(append([]string(nil), known...), added...)
-		sum, err := ix.en.Epoch(ctx, epoch, all)
+		list := make([]string, 0, len(active))
+		for a := range active {
+			list = append(list, a)
+		}
+		sort.Strings(list)
+		sum, err := ix.en.Epoch(ctx, epoch, list)
 		if err != nil {
 			return nil, fmt.Errorf("rewards of epoch %d: %w", epoch, err)
 		}
 		b.epoch = sum
+		active = map[string]bool{}
 	}
 	if !touched {
 		return nil, nil
@@ -270,14 +291,19 @@ func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, erro
 	return ouis, nil
 }
 
-func (ix *Indexer) hotspotAddresses(ctx context.Context) ([]string, error) {
-	rs, err := ix.pool.Query(ctx, `SELECT address FROM hotspots ORDER BY address`)
+// activeSinceLastEpoch lists the hotspots with PoC or data activity indexed
+// after the last indexed epoch end.
+func (ix *Indexer) activeSinceLastEpoch(ctx context.Context) ([]string, error) {
+	rs, err := ix.pool.Query(ctx, `WITH since AS (SELECT coalesce(max(end_height), 0) AS h FROM epochs)
+		SELECT hotspot FROM beacons, since WHERE height > since.h
+		UNION SELECT hotspot FROM witnesses, since WHERE height > since.h
+		UNION SELECT hotspot FROM voucher_claims, since WHERE height > since.h`)
 	if err != nil {
-		return nil, fmt.Errorf("list hotspots: %w", err)
+		return nil, fmt.Errorf("list active hotspots: %w", err)
 	}
 	out, err := pgx.CollectRows(rs, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("list hotspots: %w", err)
+		return nil, fmt.Errorf("list active hotspots: %w", err)
 	}
 	return out, nil
 }
