@@ -69,6 +69,8 @@ type Devnet struct {
 	ready      chan struct{}
 	bootStart  time.Time
 	bootTime   time.Duration
+	// epochBlocks is the chain's (a reused devnet keeps its own).
+	epochBlocks uint64
 
 	rx1, rx2, beaconsTx atomic.Uint64
 }
@@ -150,6 +152,9 @@ func (d *Devnet) Run(ctx context.Context) error {
 		return fmt.Errorf("the devnet in %s stopped before its setup finished; remove the directory and start again", d.cfg.Dir)
 	}
 	os.Remove(d.path(EndpointsFile))
+	// Bridges and status APIs get new ports on every run (endpoints.json
+	// says which); what the chain or the validators' files name stays.
+	st.HotspotStatus, st.Bridges = nil, nil
 	w, err := d.loadWorld()
 	if err != nil {
 		return err
@@ -167,9 +172,19 @@ func (d *Devnet) Run(ctx context.Context) error {
 		valGroup.Wait()
 	}()
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	// The simulated world and the hotspots stop first, while the broker,
+	// routers and oracle they talk to are still up.
+	hctx, hcancel := context.WithCancel(gctx)
+	defer hcancel()
+	hg, hgctx := errgroup.WithContext(hctx)
 	stopAll := func(err error) error {
-		werr := g.Wait()
+		hcancel()
+		herr := hg.Wait()
+		cancel()
+		werr := errors.Join(herr, g.Wait())
 		if d.pool != nil {
 			d.pool.Close()
 		}
@@ -195,6 +210,11 @@ func (d *Devnet) Run(ctx context.Context) error {
 	if err := d.waitChain(gctx); err != nil {
 		return stopAll(err)
 	}
+	if p, err := d.chain.Params(gctx); err == nil {
+		d.epochBlocks = p.EpochBlocks
+	} else {
+		return stopAll(fmt.Errorf("read the chain parameters: %w", err))
+	}
 	d.progress("chain up", "chain_id", d.chainID, "validators", len(d.validators), "rpc", d.rpcs[0])
 	rkeys, rlns, err := d.prepareCompanies(st)
 	if err != nil {
@@ -212,16 +232,16 @@ func (d *Devnet) Run(ctx context.Context) error {
 	if err := d.startCompanies(gctx, g, st, rkeys, rlns); err != nil {
 		return stopAll(err)
 	}
-	if err := d.startHotspots(gctx, g, st); err != nil {
+	if err := d.startHotspots(hgctx, hg, st); err != nil {
 		return stopAll(err)
 	}
 	if err := st.save(d.path("devnet.json")); err != nil {
 		return stopAll(err)
 	}
-	if err := d.waitHotspots(gctx); err != nil {
+	if err := d.waitHotspots(hgctx); err != nil {
 		return stopAll(err)
 	}
-	g.Go(func() error { return d.air.Run(gctx, 100*time.Millisecond) })
+	hg.Go(func() error { return d.air.Run(hgctx, 100*time.Millisecond) })
 	if err := d.writeEndpoints(st); err != nil {
 		return stopAll(err)
 	}
@@ -231,7 +251,8 @@ func (d *Devnet) Run(ctx context.Context) error {
 	close(d.ready)
 	d.progress("ready", "boot", d.bootTime.Round(100*time.Millisecond), "endpoints", d.path(EndpointsFile))
 	fmt.Fprintf(d.out, "explorer: %s/\n", d.endpoints.Explorer)
-	g.Go(func() error { return d.runView(gctx) })
+	hg.Go(func() error { return d.runView(hgctx) })
+	<-hgctx.Done()
 	return stopAll(nil)
 }
 

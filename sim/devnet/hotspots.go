@@ -94,12 +94,11 @@ func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state,
 	// sharing a prefix would each try (and fail, acking INTERNAL_ERROR)
 	// every other gateway's downlinks.
 	prefix := d.cfg.TopicPrefix + "hotspot/" + h.Name + "/"
-	bport := st.Bridges[i]
-	bconn, err := listenUDP(&bport, "firmware bridge of "+h.Name)
+	bconn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("firmware bridge UDP socket: %w", err)
 	}
-	st.Bridges[i] = bport
+	st.Bridges[i] = bconn.LocalAddr().(*net.UDPAddr).Port
 	bcfg, err := app.Load([]string{
 		"--mqtt-server", d.mqttURL, "--mqtt-client-id", "devnet-bridge-" + eui, "--gateway-id", eui,
 		"--topic-prefix", prefix, "--udp-workers", "1", "--udp-queue", "256", "--udp-read-buffer", "262144",
@@ -118,11 +117,11 @@ func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state,
 		return nil
 	})
 
-	sport := st.HotspotStatus[i]
-	sln, err := listenTCP(&sport, "status API of "+h.Name)
+	sln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("status API: %w", err)
 	}
+	sport := sln.Addr().(*net.TCPAddr).Port
 	st.HotspotStatus[i] = sport
 	ch, err := chainrpc.New(d.rpcs[i%len(d.rpcs)], key, 0)
 	if err != nil {
@@ -131,8 +130,8 @@ func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state,
 	}
 	acfg := agent.Config{
 		Key: key, Version: "devnet", DataDir: d.path("hotspots", h.Name), ChainID: d.chainID,
-		Bridge:  bridgemqtt.Config{Broker: d.mqttURL, TopicPrefix: prefix, GatewayID: eui, ClientID: "devnet-hotspot-" + eui},
-		Oracles: []string{"127.0.0.1:" + strconv.Itoa(st.OracleGRPC)},
+		Bridge:         bridgemqtt.Config{Broker: d.mqttURL, TopicPrefix: prefix, GatewayID: eui, ClientID: "devnet-hotspot-" + eui},
+		Oracles:        []string{"127.0.0.1:" + strconv.Itoa(st.OracleGRPC)},
 		RoutingRefresh: 30 * time.Second, PocPoll: pocPoll, BeaconRetry: 2 * d.cfg.BlockTime,
 		InfoRefresh: 30 * time.Second, ClaimInterval: d.cfg.ClaimInterval,
 	}

@@ -1,6 +1,8 @@
 package devnet
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,9 +73,41 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	return os.Rename(tmp, filepath.Clean(path))
 }
 
-// listenTCP listens on 127.0.0.1:*port; a zero port picks a free one and
-// stores it.
+// Stable ports (those the chain or config files name, kept across runs)
+// are picked below Linux's ephemeral range (32768-60999) so that no
+// outgoing connection holds one when the devnet starts again.
+const (
+	stableLow  = 20000
+	stableHigh = 32000
+)
+
+// stablePort picks a free port for a new devnet in [stableLow, stableHigh).
+func stablePort() int {
+	for range 200 {
+		var b [2]byte
+		rand.Read(b[:])
+		p := stableLow + int(binary.BigEndian.Uint16(b[:]))%(stableHigh-stableLow)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return p
+	}
+	return 0
+}
+
+// listenTCP listens on 127.0.0.1:*port; a zero port picks a free stable
+// one and stores it.
 func listenTCP(port *int, what string) (net.Listener, error) {
+	if *port == 0 {
+		*port = stablePort()
+	}
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
 	if err != nil {
 		return nil, fmt.Errorf("%s on 127.0.0.1:%d: %w (another program holds the port; stop it or use a new --dir)", what, *port, err)
@@ -83,6 +117,9 @@ func listenTCP(port *int, what string) (net.Listener, error) {
 }
 
 func listenUDP(port *int, what string) (*net.UDPConn, error) {
+	if *port == 0 {
+		*port = stablePort()
+	}
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: *port})
 	if err != nil {
 		return nil, fmt.Errorf("%s on UDP 127.0.0.1:%d: %w (another program holds the port; stop it or use a new --dir)", what, *port, err)

@@ -103,7 +103,8 @@ func (v *validator) Starts() int {
 // freeBase finds n*10 consecutive free TCP ports on 127.0.0.1 (the layout of
 // chain/node.Testnet: node i uses base+10i .. base+10i+2).
 func freeBase(n int, seed int64) (int, error) {
-	base := 20000 + int(seed%30000)
+	span := stableHigh - stableLow - 10*n
+	base := stableLow + int(seed%int64(span))
 	for range 100 {
 		ok := true
 		var ls []net.Listener
@@ -121,7 +122,7 @@ func freeBase(n int, seed int64) (int, error) {
 		if ok {
 			return base, nil
 		}
-		base = 20000 + (base+997*n)%30000
+		base = stableLow + (base-stableLow+997)%span
 	}
 	return 0, errors.New("no free range of ports for the validators")
 }

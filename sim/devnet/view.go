@@ -73,7 +73,7 @@ func (d *Devnet) Stats(ctx context.Context) (Stats, error) {
 			continue
 		}
 		s.Height = b.Height
-		s.Epoch = uint64(b.Height) / d.cfg.EpochBlocks
+		s.Epoch = uint64(b.Height) / max(d.epochBlocks, 1)
 		if sup, err := c.Supply(cctx); err == nil {
 			s.RewardsMinted = sup.MintedUHXP
 		} else {
@@ -83,9 +83,9 @@ func (d *Devnet) Stats(ctx context.Context) (Stats, error) {
 	}
 	if d.pool != nil {
 		for _, t := range []struct {
-			table        string
-			valid        *uint64
-			invalid      map[string]uint64
+			table   string
+			valid   *uint64
+			invalid map[string]uint64
 		}{{"beacons", &s.BeaconsValid, s.BeaconsInvalid}, {"witnesses", &s.WitnessesValid, s.WitnessesInvalid}} {
 			rows, err := d.pool.Query(cctx, "SELECT valid, reason, count(*) FROM "+t.table+" GROUP BY 1, 2")
 			if err != nil {
