@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/hotspot/agent"
 	"github.com/hexproof/hexproof/hotspot/bridgemqtt"
 	"github.com/hexproof/hexproof/hotspot/chainrpc"
@@ -28,7 +27,7 @@ import (
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
-var _ agent.Chain = (*chainrpc.Chain)(nil)
+var _ agent.Chain = (*chainrpc.Client)(nil)
 
 const (
 	envPrefix         = "HOTSPOT"
@@ -98,11 +97,11 @@ func keysShow(args []string, stdout, stderr io.Writer, getenv func(string) strin
 }
 
 // chainID returns --chain-id, or asks the node.
-func chainID(ctx context.Context, id, rpc string) (string, *client.Client, error) {
-	var c *client.Client
+func chainID(ctx context.Context, id, rpc string) (string, *chainrpc.Client, error) {
+	var c *chainrpc.Client
 	if rpc != "" {
 		var err error
-		if c, err = client.New(rpc); err != nil {
+		if c, err = chainrpc.New(rpc, nil, 0); err != nil {
 			return "", nil, err
 		}
 	}
@@ -185,11 +184,7 @@ transaction is signed with that key and submitted through --chain-rpc.`)
 	if err != nil {
 		return err
 	}
-	sb, err := client.HotspotAddSignBytes(cid, ownerAddr.Bytes(), k.PublicKey(), mode)
-	if err != nil {
-		return err
-	}
-	add, err := client.SignHotspotAdd(k, cid, ownerAddr, mode)
+	add, sb, err := chainrpc.SignHotspotAdd(k, cid, ownerAddr, mode)
 	if err != nil {
 		return err
 	}
@@ -212,11 +207,11 @@ transaction is signed with that key and submitted through --chain-rpc.`)
 		if c == nil {
 			return errors.New("--owner-key needs --chain-rpc to submit the transaction")
 		}
-		res, err := c.NewSigner(ok, *fee).Send(ctx, add, true)
+		hash, err := c.Submit(ctx, ok, *fee, add)
 		if err != nil {
 			return fmt.Errorf("submit hotspot add: %w", err)
 		}
-		out.TxHash = res.Hash.String()
+		out.TxHash = hash
 	}
 	return printJSON(stdout, out)
 }
@@ -293,15 +288,15 @@ through --chain-rpc.`)
 		if err != nil {
 			return err
 		}
-		c, err := client.New(*rpc)
+		c, err := chainrpc.New(*rpc, nil, 0)
 		if err != nil {
 			return err
 		}
-		res, err := c.NewSigner(ok, *fee).Send(ctx, p, true)
+		hash, err := c.Submit(ctx, ok, *fee, p)
 		if err != nil {
 			return fmt.Errorf("submit location assertion: %w", err)
 		}
-		out.TxHash = res.Hash.String()
+		out.TxHash = hash
 	}
 	return printJSON(stdout, out)
 }
