@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,13 @@ import (
 	"github.com/hexproof/hexproof/router/chainview"
 	"github.com/hexproof/hexproof/router/gwmp"
 )
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func heavy(b *testing.B) {
 	if os.Getenv("HEXPROOF_BENCH") != "1" {
@@ -200,6 +208,7 @@ func BenchmarkRouterThroughput(b *testing.B) {
 			tr, lns, hs := benchSetup(b, 50, 1, frames)
 			c := corpus(b, hs, frames, tc.copies)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			start := time.Now()
 			sendAll(b, hs, c)
 			waitReceived(b, lns, int64(frames))
@@ -207,7 +216,14 @@ func BenchmarkRouterThroughput(b *testing.B) {
 				time.Sleep(100 * time.Microsecond)
 			}
 			el := time.Since(start)
+			cpu := cpuTime() - cpu0
 			b.StopTimer()
+			// CPU per uplink of the whole process (router, but also the
+			// hotspots' gRPC clients and the LNS): an upper bound of the
+			// router's cost that other load on the machine does not skew.
+			perUp := cpu / time.Duration(len(c))
+			b.ReportMetric(float64(perUp.Nanoseconds())/1000, "cpu-us/uplink")
+			b.ReportMetric(2*float64(time.Second)/float64(perUp), "uplinks/s-per-2-idle-cores")
 			b.ReportMetric(float64(len(c))/el.Seconds(), "uplinks/s")
 			b.ReportMetric(float64(frames)/el.Seconds(), "bought/s")
 			if got := counterValue(tr.m.UplinksIn); got != float64(len(c)) {
@@ -264,6 +280,9 @@ func BenchmarkRouterLatency(b *testing.B) {
 		}
 	}
 	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
 	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(all[len(all)-1].Microseconds())/1000, "max-ms")

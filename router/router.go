@@ -68,6 +68,7 @@ type Router struct {
 	meter *dc.Meter
 	dedup *dedup.Cache
 	keys  *verify.Keys
+	batch *verify.Batcher
 	gws   *vgw.Manager
 	srv   *stream.Server
 	grpc  *grpc.Server
@@ -117,6 +118,7 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Router, error) {
 		pending: map[uint64]*pendingDown{},
 		signed:  map[[32]byte]map[dc.Key]*hexproofv1.Voucher{},
 	}
+	r.batch = verify.NewBatcher(r.keys, 0)
 	r.view = chainview.New(chainview.Config{OUIs: cfg.OUIs, RouterKey: deps.Key.PublicKey(), Refresh: cfg.ChainRefresh}, deps.Chain, logger, r.applySnapshot)
 	r.gws = vgw.New(vgw.Config{Keepalive: cfg.Keepalive, Idle: cfg.GatewayIdle}, logger, r, func(n int) { r.m.VirtualGateways.Set(float64(n)) })
 	scfg := stream.Config{MaxStreams: cfg.MaxStreams, MaxMessageBytes: cfg.MaxMessageBytes, RatePerSecond: cfg.RateLimit, RateBurst: cfg.RateBurst}
@@ -154,6 +156,7 @@ func (r *Router) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return r.view.Run(gctx) })
 	g.Go(func() error { return r.gws.Run(gctx) })
+	g.Go(func() error { return r.batch.Run(gctx) })
 	g.Go(func() error {
 		if err := r.grpc.Serve(r.deps.Listener); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serve grpc: %w", err)
@@ -323,7 +326,7 @@ func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.T
 	if !r.dedup.Matters(key, cp, maxCopies, received) {
 		return "duplicate"
 	}
-	if !r.keys.Uplink(hotspot, up) {
+	if !r.batch.Uplink(hotspot, up) {
 		return "bad_signature"
 	}
 	r.regions.Store(hotspot, radio.GetRegion())

@@ -4,9 +4,7 @@ import (
 	"sync"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
@@ -55,24 +53,6 @@ func (k *Keys) Forget(pub [32]byte) {
 // identity.DomainUplink. It briefly clears up.Signature while encoding, so
 // up must not be used concurrently.
 func (k *Keys) Uplink(pub [32]byte, up *hexproofv1.Uplink) bool {
-	sig := up.GetSignature()
-	if len(sig) != 64 {
-		return false
-	}
-	// Unknown fields would make the encoding depend on the decoder;
-	// identity.MessageSignBytes refuses them, so do we.
-	if len(up.ProtoReflect().GetUnknown()) > 0 || (up.GetRadio() != nil && len(up.GetRadio().ProtoReflect().GetUnknown()) > 0) {
-		return false
-	}
-	up.Signature = nil
-	msg, err := proto.MarshalOptions{Deterministic: true}.Marshal(up)
-	up.Signature = sig
-	if err != nil {
-		return false
-	}
-	ek, ok := k.get(pub)
-	if !ok {
-		return false
-	}
-	return voi.VerifyExpandedWithOptions(ek, identity.SignBytes(identity.DomainUplink, msg), sig, stdlibOptions)
+	msg, sig, ek, ok := k.prepare(pub, up)
+	return ok && voi.VerifyExpandedWithOptions(ek, msg, sig, stdlibOptions)
 }

@@ -1,7 +1,12 @@
 package verify
 
 import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -86,5 +91,101 @@ func BenchmarkUplink(b *testing.B) {
 				b.Fatal("refused")
 			}
 		}
+	})
+}
+
+func TestBatcher(t *testing.T) {
+	keys := NewKeys(100)
+	b := NewBatcher(keys, 2)
+	var ks []*identity.Key
+	for i := 0; i < 8; i++ {
+		k, _ := identity.NewKey(nil)
+		ks = append(ks, k)
+	}
+	// Inline before Run.
+	if !b.Uplink(ks[0].Address(), signed(t, ks[0])) {
+		t.Fatal("valid uplink refused before Run")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	// Many concurrent checks, one bad in every 7: batches with a bad
+	// signature must still give every uplink its own answer.
+	var wg sync.WaitGroup
+	errs := make(chan string, 1000)
+	for i := 0; i < 400; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := ks[i%len(ks)]
+			up := signed(t, k)
+			bad := i%7 == 0
+			if bad {
+				up.Radio.Tmst++
+			}
+			if got := b.Uplink(k.Address(), up); got == bad {
+				errs <- fmt.Sprintf("uplink %d (bad=%v): verified %v", i, bad, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	cancel()
+	<-done
+	// Inline again after Run.
+	if b.Uplink(ks[1].Address(), signed(t, ks[0])) {
+		t.Fatal("another key's uplink accepted after Run")
+	}
+}
+
+// BenchmarkConcurrent compares one-by-one and batched checks with 50
+// streams verifying at once (the router under load).
+func BenchmarkConcurrent(b *testing.B) {
+	k, _ := identity.NewKey(nil)
+	ups := make([]*hexproofv1.Uplink, 50)
+	for i := range ups {
+		ups[i] = signed(b, k)
+	}
+	run := func(b *testing.B, check func(*hexproofv1.Uplink) bool) {
+		var wg sync.WaitGroup
+		per := b.N/len(ups) + 1
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		defer func() {
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(per*len(ups)), "cpu-ns/op")
+		}()
+		b.ResetTimer()
+		for i := range ups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				up := proto.Clone(ups[i]).(*hexproofv1.Uplink)
+				for j := 0; j < per; j++ {
+					if !check(up) {
+						b.Error("refused")
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		keys := NewKeys(10)
+		run(b, func(up *hexproofv1.Uplink) bool { return keys.Uplink(k.Address(), up) })
+	})
+	b.Run("batched", func(b *testing.B) {
+		bt := NewBatcher(NewKeys(10), 0)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- bt.Run(ctx) }()
+		run(b, func(up *hexproofv1.Uplink) bool { return bt.Uplink(k.Address(), up) })
+		cancel()
+		<-done
 	})
 }
