@@ -174,8 +174,10 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			stopSampling := make(chan struct{})
+			samplerDone := make(chan struct{})
 			peakRSS := int64(0)
 			go func() {
+				defer close(samplerDone)
 				t := time.NewTicker(100 * time.Millisecond)
 				defer t.Stop()
 				for {
@@ -199,6 +201,7 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			close(stopSampling)
+			<-samplerDone
 			b.StopTimer()
 			delivered := counter.N()
 			span := counter.Last().Sub(start)
