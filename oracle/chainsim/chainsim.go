@@ -213,6 +213,31 @@ func (n *Network) generate() error {
 		n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_VoucherClaim{VoucherClaim: &hexproofv1.VoucherClaim{Voucher: v}}}),
 			indexer.TxResult{})
 	}
+	// A transfer and a move: hotspot 1 changes owner, hotspot 2 moves.
+	if len(n.Hotspots) > 2 {
+		b = n.newBlock()
+		newOwner := n.key(1<<40 + 3)
+		n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_HotspotTransfer{HotspotTransfer: &hexproofv1.HotspotTransfer{
+			Hotspot: n.Hotspots[1].Key.PublicKey(), NewOwner: newOwner.PublicKey()}}}), indexer.TxResult{})
+		n.Hotspots[1].Owner = newOwner
+		moved, err := n.Hotspots[2].Location.Parent(11)
+		if err != nil {
+			return err
+		}
+		center, err := moved.CenterChild(12)
+		if err != nil {
+			return err
+		}
+		if center == n.Hotspots[2].Location {
+			kids, _ := moved.Children(12)
+			center = kids[1]
+		}
+		n.add(b, n.tx(owner, &hexproofv1.TxBody{Payload: &hexproofv1.TxBody_AssertLocation{AssertLocation: &hexproofv1.AssertLocation{
+			Hotspot: n.Hotspots[2].Key.PublicKey(), Location: uint64(center), GainDdbi: 12, ElevationM: 5, Region: hexproofv1.Region_REGION_EU868}}}),
+			indexer.TxResult{})
+		n.Hotspots[2].Location = center
+		n.Counts.Locations++
+	}
 	// PoC: each block carries receipts; epoch ends pay everyone who took part.
 	oracleKey := n.key(1<<40 + 2)
 	earned := map[string]int64{}

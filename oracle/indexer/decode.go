@@ -36,11 +36,13 @@ type rows struct {
 	burns     [][]any
 	claims    [][]any
 	receipts  []*receipt
-	// state holds ordered statements for the current-state tables.
-	state      []stmt
-	ouiTouched bool
-	adds       []string
-	epoch      *EpochSummary
+	// Changes of the hotspots table, in block order.
+	hsAdds      []hotspotAdd
+	hsAsserts   []hotspotAssert
+	hsTransfers []hotspotTransfer
+	ouiTouched  bool
+	adds        []string
+	epoch       *EpochSummary
 	// receipt rows, built once by receiptRows.
 	beaconRows, witnessRows [][]any
 	built                   bool
@@ -54,9 +56,22 @@ type receipt struct {
 	verdict   *Verdict
 }
 
-type stmt struct {
-	sql  string
-	args []any
+type hotspotAdd struct {
+	address, owner, mode string
+	height               int64
+}
+
+type hotspotAssert struct {
+	address         string
+	location        int64
+	gain, elevation int32
+	region          string
+	height          int64
+}
+
+type hotspotTransfer struct {
+	address, owner string
+	height         int64
 }
 
 // addrCache remembers the bech32 form of keys: the same hotspots appear in
@@ -168,19 +183,15 @@ func (r *rows) applyTx(h int64, i int32, body *hexproofv1.TxBody, res TxResult) 
 	case *hexproofv1.TxBody_HotspotAdd:
 		hs := r.addr(p.HotspotAdd.GetHotspot())
 		r.adds = append(r.adds, hs)
-		r.state = append(r.state, stmt{`INSERT INTO hotspots (address, owner, mode, added_height, updated_height)
-			VALUES ($1, $2, $3, $4, $4) ON CONFLICT (address) DO NOTHING`,
-			[]any{hs, signer, modeName(p.HotspotAdd.GetMode()), h}})
+		r.hsAdds = append(r.hsAdds, hotspotAdd{hs, signer, modeName(p.HotspotAdd.GetMode()), h})
 	case *hexproofv1.TxBody_AssertLocation:
 		a := p.AssertLocation
 		hs := r.addr(a.GetHotspot())
 		region := regionName(a.GetRegion())
 		r.locations = append(r.locations, []any{hs, h, i, int64(a.GetLocation()), a.GetGainDdbi(), a.GetElevationM(), region})
-		r.state = append(r.state, stmt{`UPDATE hotspots SET location = $2, gain_ddbi = $3, elevation_m = $4, region = $5, updated_height = $6 WHERE address = $1`,
-			[]any{hs, int64(a.GetLocation()), a.GetGainDdbi(), a.GetElevationM(), region, h}})
+		r.hsAsserts = append(r.hsAsserts, hotspotAssert{hs, int64(a.GetLocation()), a.GetGainDdbi(), a.GetElevationM(), region, h})
 	case *hexproofv1.TxBody_HotspotTransfer:
-		r.state = append(r.state, stmt{`UPDATE hotspots SET owner = $2, updated_height = $3 WHERE address = $1`,
-			[]any{r.addr(p.HotspotTransfer.GetHotspot()), r.addr(p.HotspotTransfer.GetNewOwner()), h}})
+		r.hsTransfers = append(r.hsTransfers, hotspotTransfer{r.addr(p.HotspotTransfer.GetHotspot()), r.addr(p.HotspotTransfer.GetNewOwner()), h})
 	case *hexproofv1.TxBody_OuiCreate, *hexproofv1.TxBody_OuiUpdate:
 		r.ouiTouched = true
 	case *hexproofv1.TxBody_BurnForDc:

@@ -367,12 +367,10 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 			return fmt.Errorf("copy %s: %w", t.name, err)
 		}
 	}
-	batch := &pgx.Batch{}
-	for _, b := range blocks {
-		for _, s := range b.state {
-			batch.Queue(s.sql, s.args...)
-		}
+	if err := applyHotspots(ctx, tx, blocks); err != nil {
+		return err
 	}
+	batch := &pgx.Batch{}
 	for _, o := range ouis {
 		batch.Queue(`INSERT INTO ouis (oui, owner, payer, net_id, config, dc_escrow, created_height, updated_height)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -386,6 +384,64 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// applyHotspots applies the batch's hotspot changes with one statement per
+// kind: adds first (an assert or transfer always follows its add on chain),
+// then the last assertion and the last transfer of each hotspot.
+func applyHotspots(ctx context.Context, tx pgx.Tx, blocks []*rows) error {
+	var (
+		addAddr, addOwner, addMode []string
+		addHeight                  []int64
+	)
+	asserts := map[string]hotspotAssert{}
+	transfers := map[string]hotspotTransfer{}
+	for _, b := range blocks {
+		for _, a := range b.hsAdds {
+			addAddr, addOwner, addMode, addHeight = append(addAddr, a.address), append(addOwner, a.owner), append(addMode, a.mode), append(addHeight, a.height)
+		}
+		for _, a := range b.hsAsserts {
+			asserts[a.address] = a
+		}
+		for _, t := range b.hsTransfers {
+			transfers[t.address] = t
+		}
+	}
+	if len(addAddr) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO hotspots (address, owner, mode, added_height, updated_height)
+			SELECT a, o, m, h, h FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS t(a, o, m, h)
+			ON CONFLICT (address) DO NOTHING`, addAddr, addOwner, addMode, addHeight); err != nil {
+			return fmt.Errorf("add hotspots: %w", err)
+		}
+	}
+	if len(asserts) > 0 {
+		var (
+			addr, region []string
+			loc, height  []int64
+			gain, elev   []int32
+		)
+		for _, a := range asserts {
+			addr, region, loc, height, gain, elev = append(addr, a.address), append(region, a.region), append(loc, a.location), append(height, a.height), append(gain, a.gain), append(elev, a.elevation)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hotspots h SET location = t.l, gain_ddbi = t.g, elevation_m = t.e, region = t.r,
+				updated_height = greatest(h.updated_height, t.h)
+			FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::bigint[]) AS t(a, l, g, e, r, h)
+			WHERE h.address = t.a`, addr, loc, gain, elev, region, height); err != nil {
+			return fmt.Errorf("assert hotspot locations: %w", err)
+		}
+	}
+	if len(transfers) > 0 {
+		var addr, owner []string
+		var height []int64
+		for _, t := range transfers {
+			addr, owner, height = append(addr, t.address), append(owner, t.owner), append(height, t.height)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hotspots h SET owner = t.o, updated_height = greatest(h.updated_height, t.h)
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(a, o, h) WHERE h.address = t.a`, addr, owner, height); err != nil {
+			return fmt.Errorf("transfer hotspots: %w", err)
+		}
 	}
 	return nil
 }

@@ -98,6 +98,16 @@ func checkMatchesChain(t *testing.T, pool *pgxpool.Pool, n *chainsim.Network) {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
+	for _, hs := range n.Hotspots {
+		var owner string
+		var loc int64
+		if err := pool.QueryRow(context.Background(), `SELECT owner, location FROM hotspots WHERE address = $1`, hs.Key.Address().String()).Scan(&owner, &loc); err != nil {
+			t.Fatal(err)
+		}
+		if owner != hs.Owner.Address().String() || uint64(loc) != uint64(hs.Location) {
+			t.Fatalf("hotspot %s: owner %s location %x, chain says %s %s", hs.Key.Address(), owner, loc, hs.Owner.Address(), hs.Location)
+		}
+	}
 	for epoch, byHotspot := range n.RewardsByEpoch {
 		for hs, amt := range byHotspot {
 			if got := count(t, pool, `SELECT total FROM hotspot_rewards WHERE epoch = $1 AND hotspot = $2`, epoch, hs); got != amt {
