@@ -72,7 +72,7 @@ type Devnet struct {
 	// epochBlocks is the chain's (a reused devnet keeps its own).
 	epochBlocks uint64
 
-	rx1, rx2, beaconsTx atomic.Uint64
+	rx1, rx2, beaconsTx, dataRX1 atomic.Uint64
 }
 
 // New returns a devnet; it starts nothing. Progress and the live view go
@@ -332,6 +332,13 @@ func (d *Devnet) transmit(i int) func(pktfwd.Downlink) {
 			d.rx2.Add(1)
 		default:
 			d.rx1.Add(1)
+			// MHDR MType 3 (unconfirmed data down) or 5 (confirmed):
+			// acknowledgements of confirmed uplinks, not join accepts.
+			if len(dl.TXPK.Data) > 0 {
+				if mt := dl.TXPK.Data[0] >> 5; mt == 3 || mt == 5 {
+					d.dataRX1.Add(1)
+				}
+			}
 		}
 		tx(dl)
 	}
@@ -343,7 +350,38 @@ func isRX2(freqMHz float64, dr string) bool {
 	return freqMHz > 869.5 && freqMHz < 869.55 && strings.HasPrefix(dr, "SF12")
 }
 
-// AgentStatus returns hotspot i's agent.
+// LNSStats returns a company's network server counters.
+func (d *Devnet) LNSStats(company string) (lns.Stats, bool) {
+	d.mu.Lock()
+	s, ok := d.lnss[company]
+	d.mu.Unlock()
+	if !ok {
+		return lns.Stats{}, false
+	}
+	return s.Stats(), true
+}
+
+// RouterPromised is the DC the router of a company has promised to hotspots
+// in signed vouchers so far (0 when it is not running).
+func (d *Devnet) RouterPromised(company string) uint64 {
+	for _, r := range d.routers {
+		if r.company == company {
+			if rr := r.Router(); rr != nil {
+				return rr.Meter().Promised(r.oui)
+			}
+		}
+	}
+	return 0
+}
+
+// OUI is the OUI number of a company.
+func (d *Devnet) OUI(company string) uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.st.OUIs[company]
+}
+
+// Agent returns hotspot i's agent.
 func (d *Devnet) Agent(i int) *agent.Agent {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -33,7 +33,9 @@ type Stats struct {
 	// beacons transmitted.
 	DownlinksRX1 uint64 `json:"downlinks_rx1"`
 	DownlinksRX2 uint64 `json:"downlinks_rx2"`
-	BeaconsSent  uint64 `json:"beacons_sent"`
+	// AcksRX1: data downlinks (acknowledgements) among DownlinksRX1.
+	AcksRX1     uint64 `json:"acks_rx1"`
+	BeaconsSent uint64 `json:"beacons_sent"`
 	// DCSpent: data credits paid from the OUIs' escrow to hotspots through
 	// voucher claims on chain.
 	DCSpent uint64 `json:"dc_spent"`
@@ -118,7 +120,7 @@ func (d *Devnet) Stats(ctx context.Context) (Stats, error) {
 		s.Uplinks += st.Uplinks
 		addLNS(&s.LNS, st)
 	}
-	s.DownlinksRX1, s.DownlinksRX2, s.BeaconsSent = d.rx1.Load(), d.rx2.Load(), d.beaconsTx.Load()
+	s.DownlinksRX1, s.DownlinksRX2, s.BeaconsSent, s.AcksRX1 = d.rx1.Load(), d.rx2.Load(), d.beaconsTx.Load(), d.dataRX1.Load()
 	if d.air != nil {
 		s.Air = d.air.Stats()
 	}

@@ -1,0 +1,30 @@
+package devnet_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/hexproof/hexproof/chain/cli"
+)
+
+// chainEnv makes the test binary act as the chain binary: the devnet under
+// test starts its validators as separate processes of this binary.
+const chainEnv = "HEXPROOF_DEVNET_TEST_CHAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(chainEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chain:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
