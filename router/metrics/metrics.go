@@ -23,7 +23,7 @@ type Metrics struct {
 
 // New creates the metrics and registers them on reg (if not nil).
 func New(reg prometheus.Registerer) *Metrics {
-	buckets := []float64{50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3}
+	buckets := []float64{10e-6, 25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 250e-6, 500e-6, 750e-6, 1e-3, 1.5e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3}
 	m := &Metrics{
 		UplinksIn:       prometheus.NewCounter(prometheus.CounterOpts{Name: "router_uplinks_in_total", Help: "Uplinks received on hotspot streams."}),
 		UplinksBought:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "router_uplinks_bought_total", Help: "Uplink copies bought and delivered to the LNS."}, []string{"oui"}),
