@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/uber/h3-go/v4"
 	"google.golang.org/grpc"
@@ -39,7 +40,7 @@ const (
 	region      = hexproofv1.Region_REGION_EU868
 )
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,7 +52,7 @@ func freePort(t *testing.T) int {
 
 // startChain runs a one-validator chain in-process with short epochs and no
 // onboarding fees, and returns a client and the funded operator key.
-func startChain(t *testing.T) (*client.Client, *identity.Key) {
+func startChain(t testing.TB, commit time.Duration) (*client.Client, *identity.Key) {
 	t.Helper()
 	// Not t.TempDir: CometBFT may still flush a file (address book) just
 	// after it stopped, which makes TempDir's removal fail the test.
@@ -67,11 +68,20 @@ func startChain(t *testing.T) (*client.Client, *identity.Key) {
 	home := filepath.Join(dir, "node")
 	rpcPort := freePort(t)
 	op, err := node.InitHome(node.InitOptions{HomeOptions: node.HomeOptions{Home: home, Moniker: "v0",
-		Ports: node.Ports{P2P: freePort(t), RPC: rpcPort, Prometheus: freePort(t)}, TimeoutCommit: 150 * time.Millisecond},
+		Ports: node.Ports{P2P: freePort(t), RPC: rpcPort, Prometheus: freePort(t)}, TimeoutCommit: commit},
 		ChainID: chainID, Devnet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// CometBFT registers Prometheus collectors globally: a second node in
+	// the same process (benchmarks run their function more than once)
+	// would panic, and the test has no use for metrics.
+	ccfg, err := node.LoadCometConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg.Instrumentation.Prometheus = false
+	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), ccfg)
 	gfile := filepath.Join(home, "config", "genesis.json")
 	doc, err := cmttypes.GenesisDocFromFile(gfile)
 	if err != nil {
@@ -111,7 +121,7 @@ func startChain(t *testing.T) (*client.Client, *identity.Key) {
 	return c, op
 }
 
-func waitHeight(t *testing.T, c *client.Client, h int64) int64 {
+func waitHeight(t testing.TB, c *client.Client, h int64) int64 {
 	t.Helper()
 	deadline := time.Now().Add(40 * time.Second)
 	for {
@@ -240,7 +250,7 @@ func waitDone(t *testing.T, o *oracle, n int) {
 }
 
 func TestIngestToChainToIndex(t *testing.T) {
-	c, op := startChain(t)
+	c, op := startChain(t, 150*time.Millisecond)
 	ctx := context.Background()
 	a, b, cc := key(t, "hotspot-a"), key(t, "hotspot-b"), key(t, "hotspot-c")
 	oracleKeys := []*identity.Key{key(t, "oracle-1"), key(t, "oracle-2")}
