@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,9 +31,8 @@ const (
 	benchRounds     = 40 // receipts per hotspot
 	benchWarmup     = 5 * time.Second
 	benchWindow     = 30 * time.Second
-	// Block size cap (both networks): keeps blocks regular under a flood;
-	// about 330 receipts or 1000 kvstore txs per block.
-	benchBlockBytes = 1 << 20
+	// Block size cap (both networks): about 1400 txs of 3 KB per block.
+	benchBlockBytes = 4 << 20
 	benchSenders    = 16
 )
 
@@ -102,14 +102,25 @@ func offer(b *testing.B, cs []*client.Client, queues [][][]byte) float64 {
 	defer cancel()
 	var wg sync.WaitGroup
 	var refused atomic.Int64
+	// Offered load: HEXPROOF_BENCH_RATE tx/s in total (default 800),
+	// spread evenly over the senders.
+	rate := 800.0
+	if v, err := strconv.ParseFloat(os.Getenv("HEXPROOF_BENCH_RATE"), 64); err == nil && v > 0 {
+		rate = v
+	}
+	every := time.Duration(float64(time.Second) * float64(len(queues)) / rate)
 	for i, q := range queues {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c := cs[i%len(cs)]
+			tick := time.NewTicker(every)
+			defer tick.Stop()
 			for _, tx := range q {
-				if ctx.Err() != nil {
+				select {
+				case <-ctx.Done():
 					return
+				case <-tick.C:
 				}
 				if _, err := c.BroadcastTxSync(ctx, tx); err != nil && ctx.Err() == nil {
 					refused.Add(1)
@@ -144,7 +155,7 @@ func offer(b *testing.B, cs []*client.Client, queues [][][]byte) float64 {
 	t0, _ := cs[0].BlockAt(context.Background(), h0)
 	t1, _ := cs[0].BlockAt(context.Background(), h1)
 	secs := t1.Time.Sub(t0.Time).Seconds()
-	b.Logf("%d txs committed in blocks %d..%d over %.1f s (%d failed in blocks, %d broadcasts refused)", txs, h0+1, h1, secs, failed, refused.Load())
+	b.Logf("offered %.0f tx/s: %d txs committed in blocks %d..%d over %.1f s (%d failed in blocks, %d broadcasts refused)", rate, txs, h0+1, h1, secs, failed, refused.Load())
 	return float64(txs) / secs
 }
 
