@@ -75,3 +75,36 @@ func BenchmarkIndexReceipts(b *testing.B) {
 func BenchmarkIndexEmptyBlocks(b *testing.B) {
 	benchIndex(b, chainsim.Config{Seed: 9, Hotspots: 10, PocBlocks: 5000, ReceiptsPerBlock: 0, EpochBlocks: 1000, Unsigned: true})
 }
+
+// BenchmarkIndexOnboarding: blocks of hotspot adds and location asserts
+// (5,000 txs per block), what an indexer replays when it syncs a network.
+func BenchmarkIndexOnboarding(b *testing.B) {
+	if os.Getenv("HEXPROOF_BENCH") != "1" {
+		b.Skip("set HEXPROOF_BENCH=1 (make bench)")
+	}
+	n, err := chainsim.New(chainsim.Config{Seed: 11, Hotspots: 20_000, TxsPerBlock: 5000, EpochBlocks: 1000, Unsigned: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var elapsed time.Duration
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		pool, _ := openStore(b, "bench-onboard")
+		ix := indexer.New(indexer.Config{Batch: 100, Fetchers: 4}, logging.Discard(), pool, n, n)
+		start := time.Now()
+		b.StartTimer()
+		for {
+			k, err := ix.Step(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if k == 0 {
+				break
+			}
+		}
+		b.StopTimer()
+		elapsed += time.Since(start)
+		pool.Close()
+	}
+	b.ReportMetric(float64(n.Counts.Txs*b.N)/elapsed.Seconds(), "txs/s")
+}
