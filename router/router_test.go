@@ -498,3 +498,23 @@ func TestReconnectReplacesSession(t *testing.T) {
 	fresh.send(fresh.uplink(dataFrame(0x48000001, 1, 1), -80, 0, 1))
 	a.waitFor("uplink on the new stream", func() bool { return len(a.ups) == 1 })
 }
+
+func TestDownlinkForOfflineHotspot(t *testing.T) {
+	routerKey := newKey(t)
+	chain := newMemChain()
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1000, Config: ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
+	lns := newTestLNS(t)
+	tr := startRouter(t, testConfig(t, map[uint64]string{1: lns.addr()}), routerKey, chain)
+	hk := newKey(t)
+	chain.onboard(hk)
+	h := connect(t, tr.Addr().String(), hk)
+	h.send(h.uplink(dataFrame(0x48000001, 1, 1), -80, 0, 500))
+	lns.waitFor("uplink", func() bool { return len(lns.ups) == 1 })
+	h.cancel()
+	waitCount(t, "sessions", func() float64 { return float64(tr.srv.Sessions()) }, 0)
+	lns.pullResp(vgw.EUI(hk.Address()), 77, gwmp.TXPK{Tmst: 1_000_500, FrequencyHz: 868_100_000, Modulation: "LORA", DataRate: "SF7BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60}})
+	lns.waitFor("TX_ACK", func() bool { return len(lns.acks) == 1 })
+	if a := lns.txAcks()[0]; a.Token != 77 || a.Error != gwmp.TxAckTooLate {
+		t.Fatalf("TX_ACK %+v, want TOO_LATE for token 77", a)
+	}
+}
