@@ -448,10 +448,26 @@ func TestDevnetEndToEnd(t *testing.T) {
 	})
 
 	t.Run("explorer API shows it", func(t *testing.T) {
+		var epochs struct {
+			Epochs []explorer.EpochInfo `json:"epochs"`
+		}
 		var s explorer.Status
-		getJSON(t, ep.Explorer+"/api/v1/status", &s)
+		waitFor(t, "the explorer indexed the epoch", 30*time.Second, func() (bool, string) {
+			getJSON(t, ep.Explorer+"/api/v1/status", &s)
+			return s.LastEpoch != nil && *s.LastEpoch >= int64(epoch), fmt.Sprintf("indexed height %d", s.IndexedHeight)
+		})
 		if s.Hotspots != int64(len(w.Hotspots)) || s.Beacons == 0 || s.LastEpoch == nil || *s.LastEpoch < int64(epoch) || s.ChainID != d.ChainID() {
-			t.Fatalf("explorer status %+v", s)
+			t.Fatalf("explorer status %+v (last epoch %v)", s, s.LastEpoch)
+		}
+		getJSON(t, ep.Explorer+"/api/v1/epochs", &epochs)
+		found := false
+		for _, e := range epochs.Epochs {
+			if e.Epoch == int64(epoch) {
+				found = e.Emission == int64(emission(t, cfg.Dir, epoch))
+			}
+		}
+		if !found {
+			t.Fatalf("explorer epochs lack epoch %d with its emission: %+v", epoch, epochs)
 		}
 		var ouis struct {
 			OUIs []explorer.OUI `json:"ouis"`
