@@ -11,14 +11,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hexproof/hexproof/hotspot/backoff"
@@ -121,7 +120,6 @@ type Agent struct {
 	poc      *poc.Engine
 	senders  []*oracleconn.Sender
 	vouch    *vouchers.Store
-	reg      *prometheus.Registry
 
 	chainID atomic.Value // string
 	upCh    chan *gw.UplinkFrame
@@ -175,7 +173,7 @@ func New(cfg Config, log *slog.Logger, chain Chain, statusLn net.Listener) (*Age
 	a := &Agent{
 		cfg: cfg, log: log, chain: chain, statusLn: statusLn,
 		upCh: make(chan *gw.UplinkFrame, cfg.UplinkBuffer), witCh: make(chan witness, 64),
-		pending: map[uint32]*pendingDownlink{}, reg: prometheus.NewRegistry(),
+		pending: map[uint32]*pendingDownlink{},
 	}
 	a.chainID.Store(cfg.ChainID)
 	var err error
@@ -211,7 +209,6 @@ func New(cfg Config, log *slog.Logger, chain Chain, statusLn net.Listener) (*Age
 	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "chain-id")); err == nil && cfg.ChainID == "" {
 		a.chainID.Store(strings.TrimSpace(string(b)))
 	}
-	a.registerMetrics()
 	return a, nil
 }
 
@@ -236,9 +233,6 @@ func (a *Agent) ChainID() string { s, _ := a.chainID.Load().(string); return s }
 // routers is the router pool; it exists once Run has started.
 func (a *Agent) routers() *routerconn.Pool { return a.routersP.Load() }
 
-// Registry exposes the agent's Prometheus metrics.
-func (a *Agent) Registry() *prometheus.Registry { return a.reg }
-
 // Run runs the agent until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.resolveChainID(ctx); err != nil {
@@ -262,7 +256,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		g.Go(func() error { return s.Run(ctx) })
 	}
 	if a.statusLn != nil {
-		srv := status.New(a.statusLn, a.Status, a.reg, a.log)
+		srv := status.New(a.statusLn, a.Status, a.Metrics, a.log)
 		g.Go(func() error { return srv.Run(ctx) })
 	}
 	a.log.Info("hotspot agent running", "address", a.cfg.Key.Address().String(), "chain_id", a.ChainID(), "oracles", len(a.senders))
@@ -667,50 +661,50 @@ func (a *Agent) Status() status.Status {
 	return st
 }
 
-func (a *Agent) registerMetrics() {
-	counter := func(name, help string, v *atomic.Uint64) {
-		a.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hotspot", Name: name, Help: help},
-			func() float64 { return float64(v.Load()) }))
+// Metrics returns the /metrics samples.
+func (a *Agent) Metrics() []status.Metric {
+	var ms []status.Metric
+	counter := func(name, help string, v uint64) {
+		ms = append(ms, status.Metric{Name: "hotspot_" + name, Help: help, Type: "counter", Value: float64(v)})
 	}
-	counter("uplinks_total", "Uplinks received from the bridge.", &a.ctr.uplinks)
-	counter("uplinks_crc_failed_total", "Uplinks dropped for a bad CRC.", &a.ctr.crcFailed)
-	counter("uplinks_forwarded_total", "Uplinks sent to at least one router.", &a.ctr.forwarded)
-	counter("uplinks_unroutable_total", "Uplinks no OUI wants (or malformed).", &a.ctr.unroutable)
-	counter("uplinks_dropped_total", "Routable uplinks not sent (router down or slow, backlog full).", &a.ctr.dropped)
-	counter("beacons_heard_total", "Beacon frames received.", &a.ctr.beaconsHeard)
-	counter("downlinks_total", "Downlinks received from routers.", &a.ctr.downlinks)
-	counter("downlinks_ok_total", "Downlinks the gateway transmitted.", &a.ctr.downlinksOK)
-	counter("downlink_ack_timeouts_total", "Downlinks the bridge never acked.", &a.ctr.ackTimeouts)
-	counter("vouchers_total", "Valid vouchers received.", &a.ctr.vouchersOK)
-	counter("vouchers_invalid_total", "Invalid vouchers rejected.", &a.ctr.vouchersBad)
-	gauge := func(name, help string, f func() float64) {
-		a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotspot", Name: name, Help: help}, f))
+	gauge := func(name, help, labels string, v float64) {
+		ms = append(ms, status.Metric{Name: "hotspot_" + name, Help: help, Type: "gauge", Labels: labels, Value: v})
 	}
-	gauge("oracle_queue_depth", "Reports waiting for oracles (sum over oracles).", func() float64 {
-		n := 0
-		for _, s := range a.senders {
-			n += s.Queue().Len()
-		}
-		return float64(n)
-	})
-	gauge("voucher_store_depth", "Vouchers waiting to be claimed.", func() float64 { return float64(a.vouch.Len()) })
-	gauge("mqtt_connected", "1 when the MQTT broker connection is up.", func() float64 { return b2f(a.bridge.Connected()) })
-	gauge("routers_connected", "Router sessions up.", func() float64 {
-		p := a.routersP.Load()
-		if p == nil {
-			return 0
-		}
-		n := 0
+	c := &a.ctr
+	counter("uplinks_total", "Uplinks received from the bridge.", c.uplinks.Load())
+	counter("uplinks_crc_failed_total", "Uplinks dropped for a bad CRC.", c.crcFailed.Load())
+	counter("uplinks_forwarded_total", "Uplinks sent to at least one router.", c.forwarded.Load())
+	counter("uplinks_unroutable_total", "Uplinks no OUI wants (or malformed).", c.unroutable.Load())
+	counter("uplinks_dropped_total", "Routable uplinks not sent (router down or slow, backlog full).", c.dropped.Load())
+	counter("beacons_heard_total", "Beacon frames received.", c.beaconsHeard.Load())
+	counter("downlinks_total", "Downlinks received from routers.", c.downlinks.Load())
+	counter("downlinks_ok_total", "Downlinks the gateway transmitted.", c.downlinksOK.Load())
+	counter("downlink_ack_timeouts_total", "Downlinks the bridge never acked.", c.ackTimeouts.Load())
+	counter("vouchers_total", "Valid vouchers received.", c.vouchersOK.Load())
+	counter("vouchers_invalid_total", "Invalid vouchers rejected.", c.vouchersBad.Load())
+	pc := a.poc.Snapshot().Counters
+	counter("beacons_sent_total", "Beacons transmitted with a good ack.", pc.Beacons)
+	counter("beacon_failures_total", "Beacons the gateway did not transmit.", pc.BeaconFailures)
+	counter("witness_reports_total", "Witness reports queued.", pc.Witnesses)
+	gauge("mqtt_connected", "1 when the MQTT broker connection is up.", "", b2f(a.bridge.Connected()))
+	gauge("bridge_online", "1 when the bridge reports its gateway online.", "", b2f(a.bridge.BridgeOnline()))
+	if p := a.routers(); p != nil {
 		for _, r := range p.Status() {
-			if r.Connected {
-				n++
-			}
+			gauge("router_connected", "1 when the router session is up.", status.Label("router", r.Endpoint), b2f(r.Connected))
 		}
-		return float64(n)
-	})
-	gauge("beacons_sent_total", "Beacons transmitted with a good ack.", func() float64 { return float64(a.poc.Snapshot().Counters.Beacons) })
-	gauge("witness_reports_total", "Witness reports queued.", func() float64 { return float64(a.poc.Snapshot().Counters.Witnesses) })
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	for _, s := range a.senders {
+		gauge("oracle_queue_depth", "Reports waiting for the oracle.", status.Label("oracle", s.Endpoint()), float64(s.Queue().Len()))
+	}
+	gauge("voucher_store_depth", "Vouchers waiting to be claimed.", "", float64(a.vouch.Len()))
+	gauge("routing_ouis", "OUIs in the cached routing table.", "", float64(a.routes.Table().Len()))
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	ms = append(ms,
+		status.Metric{Name: "go_goroutines", Help: "Goroutines.", Type: "gauge", Value: float64(runtime.NumGoroutine())},
+		status.Metric{Name: "go_memstats_heap_inuse_bytes", Help: "Heap bytes in use.", Type: "gauge", Value: float64(mem.HeapInuse)},
+		status.Metric{Name: "go_memstats_sys_bytes", Help: "Bytes obtained from the OS.", Type: "gauge", Value: float64(mem.Sys)})
+	return ms
 }
 
 func b2f(b bool) float64 {

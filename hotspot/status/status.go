@@ -9,11 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hexproof/hexproof/hotspot/oracleconn"
 	"github.com/hexproof/hexproof/hotspot/poc"
@@ -109,17 +107,59 @@ type Reward struct {
 	Total   uint64 `json:"total_uhxp"`
 }
 
+// Metric is one sample of the Prometheus text exposition. The agent writes
+// its few metrics itself: the Prometheus client library would cost a
+// gateway several MB of resident memory.
+type Metric struct {
+	Name string
+	Help string
+	// Type is "counter" or "gauge".
+	Type string
+	// Labels, if any, as `key="value",...` (already escaped).
+	Labels string
+	Value  float64
+}
+
+// WriteMetrics writes ms in the Prometheus text format (version 0.0.4);
+// samples of one name must be adjacent.
+func WriteMetrics(w io.Writer, ms []Metric) error {
+	last := ""
+	for _, m := range ms {
+		if m.Name != last {
+			if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.Name, m.Help, m.Name, m.Type); err != nil {
+				return err
+			}
+			last = m.Name
+		}
+		var err error
+		if m.Labels != "" {
+			_, err = fmt.Fprintf(w, "%s{%s} %s\n", m.Name, m.Labels, strconv.FormatFloat(m.Value, 'g', -1, 64))
+		} else {
+			_, err = fmt.Fprintf(w, "%s %s\n", m.Name, strconv.FormatFloat(m.Value, 'g', -1, 64))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Label renders one label pair with the value escaped.
+func Label(k, v string) string {
+	return k + "=" + strconv.Quote(v)
+}
+
 // Server serves the API.
 type Server struct {
-	ln  net.Listener
-	src func() Status
-	reg prometheus.Gatherer
-	log *slog.Logger
+	ln      net.Listener
+	src     func() Status
+	metrics func() []Metric
+	log     *slog.Logger
 }
 
 // New builds the server on ln (bind it to 127.0.0.1: the API is local).
-func New(ln net.Listener, src func() Status, reg prometheus.Gatherer, log *slog.Logger) *Server {
-	return &Server{ln: ln, src: src, reg: reg, log: log}
+func New(ln net.Listener, src func() Status, metrics func() []Metric, log *slog.Logger) *Server {
+	return &Server{ln: ln, src: src, metrics: metrics, log: log}
 }
 
 // Handler returns the HTTP handler.
@@ -133,7 +173,12 @@ func (s *Server) Handler() http.Handler {
 			s.log.Debug("write status", "err", err)
 		}
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		if err := WriteMetrics(w, s.metrics()); err != nil {
+			s.log.Debug("write metrics", "err", err)
+		}
+	})
 	return mux
 }
 
