@@ -518,3 +518,36 @@ func TestDownlinkForOfflineHotspot(t *testing.T) {
 		t.Fatalf("TX_ACK %+v, want TOO_LATE for token 77", a)
 	}
 }
+
+func TestSurvivesChainOutage(t *testing.T) {
+	routerKey := newKey(t)
+	chain := newMemChain()
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1000, Config: ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
+	lns := newTestLNS(t)
+	cfg := testConfig(t, map[uint64]string{1: lns.addr()})
+	cfg.ChainRefresh = 10 * time.Millisecond
+	tr := startRouter(t, cfg, routerKey, chain)
+	known, stranger := newKey(t), newKey(t)
+	chain.onboard(known)
+	h := connect(t, tr.Addr().String(), known)
+	h.cancel()
+
+	chain.mu.Lock()
+	chain.down = true
+	chain.mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // several failed refreshes
+
+	// A hotspot seen onboarded reconnects and its uplinks are routed and paid.
+	h = connect(t, tr.Addr().String(), known)
+	h.send(h.uplink(dataFrame(0x48000001, 1, 1), -80, 0, 1))
+	lns.waitFor("uplink during the outage", func() bool { return len(lns.ups) == 1 })
+	// One the router never saw is told to retry, not that it is unknown.
+	chain.onboard(stranger)
+	_, resp, err := openStream(t, tr.Addr().String(), stranger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !containsAll(resp.GetRefused().GetReason(), "retry") {
+		t.Fatalf("stranger during the outage: %v", resp)
+	}
+}
