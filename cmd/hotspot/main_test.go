@@ -266,3 +266,24 @@ func TestKill9LosesNoReports(t *testing.T) {
 	}
 	waitFor(t, "queue drained", func() bool { st := c2.status(t); return st != nil && st.Queues.Oracles[oracleAddr] == 0 })
 }
+
+func TestSampleConfigLoads(t *testing.T) {
+	// The sample config must parse with the run flags; the run then stops
+	// at the missing key file, after the config was accepted.
+	_, err := runCmd(t, "run", "--config", "../../hotspot/hotspot.toml", "--key", filepath.Join(t.TempDir(), "missing.key"))
+	if err == nil || !strings.Contains(err.Error(), "open key file") {
+		t.Fatalf("sample config: %v", err)
+	}
+	_, err = runCmd(t, "run", "--config", writeFile(t, "bogus_key = 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "unknown key") {
+		t.Fatalf("unknown key accepted: %v", err)
+	}
+}
+
+func writeFile(t *testing.T, s string) string {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

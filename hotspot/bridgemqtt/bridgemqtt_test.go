@@ -137,3 +137,19 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func FuzzUnmarshal(f *testing.F) {
+	up, _ := proto.Marshal(&gw.UplinkFrame{PhyPayload: []byte{1, 2}, RxInfo: &gw.UplinkRxInfo{Rssi: -90}})
+	f.Add(up)
+	f.Add([]byte(`{"phyPayload":"AQI=","rxInfo":{"rssi":-90}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var u gw.UplinkFrame
+		if Unmarshal(b, &u) != nil {
+			return
+		}
+		// Whatever decodes re-encodes.
+		if _, err := proto.Marshal(&u); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
