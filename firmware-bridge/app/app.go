@@ -217,7 +217,14 @@ func Run(ctx context.Context, c *Config, logger *slog.Logger, udp *net.UDPConn, 
 	m := metrics.New()
 	if udp == nil {
 		addr, _ := net.ResolveUDPAddr("udp", c.UDPBind)
-		udp, err = net.ListenUDP("udp", addr)
+		network := "udp"
+		if addr.IP != nil && addr.IP.To4() != nil && !addr.IP.IsUnspecified() {
+			// A specific IPv4 address: an AF_INET socket, which allows
+			// batched reads and writes. 0.0.0.0 stays a dual-stack socket
+			// so forwarders that resolve "localhost" to ::1 still reach us.
+			network = "udp4"
+		}
+		udp, err = net.ListenUDP(network, addr)
 		if err != nil {
 			return fmt.Errorf("open gateway socket %s: %w (is another bridge running?)", c.UDPBind, err)
 		}

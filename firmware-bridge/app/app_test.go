@@ -29,6 +29,9 @@ import (
 // startBridge runs the whole program on a 127.0.0.1:0 UDP socket.
 func startBridge(t *testing.T, args ...string) (net.Addr, context.CancelFunc, chan error) {
 	t.Helper()
+	// A unique client id: the broker drops the older of two connections
+	// with the same id, and other tests may run a bridge at the same time.
+	args = append([]string{"--mqtt-client-id", "fb-test-" + strings.TrimSuffix(testsvc.TopicPrefix(t), "/")}, args...)
 	cfg, err := Load(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -12,9 +11,9 @@ import (
 
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/ipv4"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/hexproof/hexproof/firmware-bridge/convert"
 	"github.com/hexproof/hexproof/firmware-bridge/filter"
 	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/firmware-bridge/metrics"
@@ -46,6 +45,7 @@ type Bridge struct {
 	m    *metrics.Metrics
 
 	workers []chan datagram
+	pc      *ipv4.PacketConn // batch I/O (recvmmsg/sendmmsg) on IPv4 sockets; nil otherwise
 	in, out [6]prometheus.Counter
 	reg     registry
 	down    scheduler
@@ -75,6 +75,11 @@ func New(cfg Config, logger *slog.Logger, conn *net.UDPConn, pub Publisher, m *m
 		m = metrics.New()
 	}
 	b := &Bridge{cfg: cfg, log: logger, conn: conn, pub: pub, m: m}
+	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
+		// An AF_INET socket: x/net's batch calls marshal IPv4 addresses,
+		// which a dual-stack AF_INET6 socket would refuse.
+		b.pc = ipv4.NewPacketConn(conn)
+	}
 	for t := gwmp.TypePushData; t <= gwmp.TypeTxAck; t++ {
 		b.in[t] = m.UDPIn.WithLabelValues(t.String())
 		b.out[t] = m.UDPOut.WithLabelValues(t.String())
@@ -97,15 +102,17 @@ func (b *Bridge) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for d := range ch {
-				b.handle(d)
-			}
+			b.work(ch)
 		}()
 	}
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		b.read()
+		if b.pc != nil {
+			b.readBatch()
+		} else {
+			b.read()
+		}
 	}()
 	janitorDone := make(chan struct{})
 	stopJanitor := make(chan struct{})
@@ -151,14 +158,18 @@ func (b *Bridge) read() {
 			b.logLimited("oversized", "oversized datagram dropped", "addr", addr.String(), "bytes", k)
 			continue
 		}
-		d := datagram{b: append(make([]byte, 0, k), buf[:k]...), addr: addr}
-		w := b.workers[shard(addr)%n]
-		select {
-		case w <- d:
-		default:
-			b.m.UDPDropped.Inc()
-			b.logLimited("udp_queue_full", "udp queue full, datagram dropped", "addr", addr.String())
-		}
+		b.dispatch(buf[:k], addr, n)
+	}
+}
+
+// dispatch copies a datagram and queues it for its worker, or drops it.
+func (b *Bridge) dispatch(p []byte, addr netip.AddrPort, n uint32) {
+	d := datagram{b: append(make([]byte, 0, len(p)), p...), addr: addr}
+	select {
+	case b.workers[shard(addr)%n] <- d:
+	default:
+		b.m.UDPDropped.Inc()
+		b.logLimited("udp_queue_full", "udp queue full, datagram dropped", "addr", addr.String())
 	}
 }
 
@@ -179,96 +190,6 @@ func (b *Bridge) send(addr netip.AddrPort, t gwmp.Type, p []byte) error {
 func (b *Bridge) parseError(d datagram, reason string, err error) {
 	b.m.ParseErrors.WithLabelValues(reason).Inc()
 	b.logLimited("parse_"+reason, "bad datagram", "addr", d.addr.String(), "reason", reason, "err", err, "bytes", len(d.b))
-}
-
-func (b *Bridge) handle(d datagram) {
-	h, err := gwmp.ParseHeader(d.b)
-	if err != nil {
-		reason := "malformed"
-		switch {
-		case errors.Is(err, gwmp.ErrShort):
-			reason = "truncated"
-		case errors.Is(err, gwmp.ErrVersion):
-			reason = "version"
-		case errors.Is(err, gwmp.ErrUnknownType):
-			reason = "unknown_type"
-		case errors.Is(err, gwmp.ErrTooLarge):
-			reason = "oversized"
-		}
-		b.parseError(d, reason, err)
-		return
-	}
-	b.in[h.Type].Inc()
-	switch h.Type {
-	case gwmp.TypePushData:
-		b.handlePushData(d)
-	case gwmp.TypePullData:
-		b.handlePullData(d)
-	case gwmp.TypeTxAck:
-		b.handleTxAck(d)
-	default:
-		b.parseError(d, "unexpected_type", errors.New("gateways send only push_data, pull_data and tx_ack; got "+h.Type.String()))
-	}
-}
-
-func (b *Bridge) handlePushData(d datagram) {
-	var p gwmp.PushData
-	if err := p.UnmarshalBinary(d.b); err != nil {
-		b.parseError(d, reasonOf(err), err)
-		return
-	}
-	ack, _ := gwmp.Ack{Version: p.Version, Token: p.Token, Type: gwmp.TypePushAck}.MarshalBinary()
-	_ = b.send(d.addr, gwmp.TypePushAck, ack) // logged and counted inside
-
-	id := p.GatewayID.String()
-	for i := range p.Payload.RXPK {
-		rx := &p.Payload.RXPK[i]
-		if !b.cfg.SkipCRCCheck && rx.Stat != 1 {
-			b.m.UplinksDropped.WithLabelValues("crc").Inc()
-			continue
-		}
-		if !b.cfg.Filter.Allow(rx.Data) {
-			b.m.UplinksDropped.WithLabelValues("filter").Inc()
-			continue
-		}
-		frames, err := convert.UplinkFrames(id, rx, rand.Uint32)
-		if err != nil {
-			b.m.UplinksDropped.WithLabelValues("invalid").Inc()
-			b.logLimited("rxpk_invalid", "rxpk not forwarded", "gateway_id", id, "err", err)
-			continue
-		}
-		for _, f := range frames {
-			b.pub.PublishEvent(id, "up", f)
-		}
-	}
-	if st := p.Payload.Stat; st != nil {
-		b.pub.PublishEvent(id, "stats", convert.GatewayStats(id, st))
-	}
-}
-
-func reasonOf(err error) string {
-	if errors.Is(err, gwmp.ErrShort) {
-		return "truncated"
-	}
-	return "malformed"
-}
-
-func (b *Bridge) handlePullData(d datagram) {
-	var p gwmp.PullData
-	if err := p.UnmarshalBinary(d.b); err != nil {
-		b.parseError(d, reasonOf(err), err)
-		return
-	}
-	ack, _ := gwmp.Ack{Version: p.Version, Token: p.Token, Type: gwmp.TypePullAck}.MarshalBinary()
-	_ = b.send(d.addr, gwmp.TypePullAck, ack)
-	id, isNew, moved := b.reg.pull(p.GatewayID, d.addr, p.Version, time.Now())
-	if isNew {
-		b.m.Gateways.Inc()
-		b.log.Info("gateway online", "gateway_id", id, "addr", d.addr.String(), "protocol_version", p.Version)
-		b.pub.SetGatewayState(id, true)
-	} else if moved {
-		b.log.Info("gateway address changed", "gateway_id", id, "addr", d.addr.String())
-	}
 }
 
 // janitor expires gateways whose PULL_DATA stopped.

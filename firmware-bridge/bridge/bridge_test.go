@@ -450,3 +450,32 @@ func value(m prometheus.Metric) float64 {
 	}
 	return d.Gauge.GetValue()
 }
+
+// On an IPv6 (or dual-stack) socket the bridge uses plain reads and writes
+// instead of the IPv4 batch calls.
+func TestIPv6Socket(t *testing.T) {
+	conn, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	rec := newRecorder()
+	b := New(Config{}, logging.Discard(), conn, rec, nil)
+	if b.pc != nil {
+		t.Fatal("batch I/O on an IPv6 socket")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h := &harness{b: b, rec: rec, addr: conn.LocalAddr()}
+	g := testkit.NewGateway(t, h.addr, testkit.EUIFor(0x66), 2)
+	g.ExpectAck(gwmp.TypePullAck, g.Pull())
+	g.ExpectAck(gwmp.TypePushAck, g.Push(gwmp.PushDataPayload{RXPK: []gwmp.RXPK{testkit.Uplink([]byte{0xe0}, 1)}}))
+	rec.next(t, "up")
+	h.b.HandleDownlink(downlinkFrame(g.EUI.String(), 1, 1))
+	p := g.ExpectPullResp()
+	g.TxAck(p.Token, "", "")
+	if ack := rec.next(t, "ack").msg.(*gw.DownlinkTxAck); ack.Items[0].Status != gw.TxAckStatus_OK {
+		t.Fatalf("ack %v", ack)
+	}
+}

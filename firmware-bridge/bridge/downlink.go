@@ -142,12 +142,8 @@ func (b *Bridge) txAckTimeout(k pendingKey) {
 	b.publishAck(d)
 }
 
-func (b *Bridge) handleTxAck(dg datagram) {
-	var a gwmp.TxAck
-	if err := a.UnmarshalBinary(dg.b); err != nil {
-		b.parseError(dg, reasonOf(err), err)
-		return
-	}
+// handleTxAck applies a decoded TX_ACK.
+func (b *Bridge) handleTxAck(a *gwmp.TxAck) {
 	d := b.down.take(pendingKey{eui: a.GatewayID, token: a.Token})
 	if d == nil {
 		b.logLimited("tx_ack_unknown", "tx_ack for no pending downlink (late or duplicate)", "gateway_id", a.GatewayID.String(), "token", a.Token)
