@@ -30,7 +30,7 @@ import (
 )
 
 // smallConfig is a devnet of 4 validators and 20 hotspots with short epochs.
-func smallConfig(t *testing.T) devnet.Config {
+func smallConfig(t testing.TB) devnet.Config {
 	t.Helper()
 	dbURL, _ := testsvc.Postgres(t)
 	exe, err := os.Executable()
@@ -52,10 +52,26 @@ type running struct {
 	d      *devnet.Devnet
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
+}
+
+// stop stops the devnet and waits for it.
+func (r *running) stop(t testing.TB) {
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case err := <-r.done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("devnet: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("devnet did not stop within 60 s")
+		}
+	})
 }
 
 // start runs a devnet until the test ends and waits for it to be ready.
-func start(t *testing.T, cfg devnet.Config) *running {
+func start(t testing.TB, cfg devnet.Config) *running {
 	t.Helper()
 	out := &logWriter{t: t}
 	logger, err := logging.New(out, "text", cfg.LogLevel)
@@ -69,30 +85,20 @@ func start(t *testing.T, cfg devnet.Config) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{d: d, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("devnet: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("devnet did not stop within 60 s")
-		}
-	})
+	t.Cleanup(func() { r.stop(t) })
 	select {
 	case <-d.Ready():
 	case err := <-r.done:
 		t.Fatalf("devnet stopped before it was ready: %v", err)
-	case <-time.After(120 * time.Second):
-		t.Fatal("devnet not ready within 120 s")
+	case <-time.After(300 * time.Second):
+		t.Fatal("devnet not ready within 300 s")
 	}
 	return r
 }
 
 // logWriter sends the devnet's output to the test log.
 type logWriter struct {
-	t  *testing.T
+	t  testing.TB
 	mu sync.Mutex
 }
 
@@ -104,7 +110,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 }
 
 // waitFor polls cond until it holds or the timeout ends.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last := ""
@@ -119,7 +125,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 	t.Fatalf("%s: not within %s (%s)", what, timeout, last)
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -134,7 +140,7 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
-func emission(t *testing.T, dir string, epoch uint64) uint64 {
+func emission(t testing.TB, dir string, epoch uint64) uint64 {
 	t.Helper()
 	doc, err := cmttypes.GenesisDocFromFile(filepath.Join(dir, "chain", "node0", "config", "genesis.json"))
 	if err != nil {

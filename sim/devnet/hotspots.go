@@ -50,7 +50,11 @@ func (d *Devnet) startHotspots(ctx context.Context, g *errgroup.Group, st *state
 	for len(st.Bridges) < len(w.Hotspots) {
 		st.Bridges = append(st.Bridges, 0)
 	}
-	pocPoll := max(d.cfg.BlockTime, 300*time.Millisecond)
+	// Agents read the chain head to know when to beacon: often enough to
+	// beacon within a tenth of the interval, never more than once a block
+	// nor less than every 5 s (1,000 agents polling each block would load
+	// the validators' RPC more than the network's real work).
+	pocPoll := max(d.cfg.BlockTime, 300*time.Millisecond, min(5*time.Second, d.cfg.BlockTime*time.Duration(d.cfg.BeaconIntervalBlocks)/10))
 	quiet := d.log.With("component", "hotspot")
 	for i, h := range w.Hotspots {
 		hp, err := d.startHotspot(ctx, g, st, i, h, pocPoll, quiet)
