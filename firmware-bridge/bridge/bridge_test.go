@@ -386,10 +386,10 @@ func TestReaderNeverBlocks(t *testing.T) {
 	for i := range 100 {
 		g.Push(gwmp.PushDataPayload{RXPK: []gwmp.RXPK{testkit.Uplink([]byte{0xe0, byte(i)}, uint32(i))}})
 	}
-	// While the worker is stalled the reader keeps reading: all but the
-	// few that fit in the queue (4) and the one in hand are dropped.
+	// While the worker is stalled the reader keeps reading: all but those
+	// that fit in the queue (4) and the worker's batch in hand are dropped.
 	deadline := time.Now().Add(3 * time.Second)
-	for value(h.m.UDPDropped) < 95 {
+	for value(h.m.UDPDropped) < 100-4-batchSize {
 		if time.Now().After(deadline) {
 			t.Fatalf("dropped %v of 100 although the worker is stalled", value(h.m.UDPDropped))
 		}
