@@ -221,6 +221,10 @@ func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 			b.ReportMetric(share, "%delivered")
 			b.ReportMetric(float64(peakRSS)/(1<<20), "MB_rss_peak")
 			b.ReportMetric(100*(cpuAfter-cpuBefore).Seconds()/span.Seconds(), "%cpu_bridge")
+			if delivered > 0 {
+				// Less load-dependent than the rates: CPU the bridge spent per uplink it delivered.
+				b.ReportMetric(float64((cpuAfter-cpuBefore).Microseconds())/float64(delivered), "cpu_µs/uplink")
+			}
 			b.Logf("offered %.0f/s for %.1fs: sent %d, delivered %d (%.1f%%) at %.0f/s; last at %.1fs; bridge cpu %.0f%%, rss peak %.1f MB (VmHWM %.1f MB); "+
 				"losses: kernel udp %d, bridge udp queue %.0f, mqtt queue %.0f; udp in %.0f; mosquitto cpu %.0f%%, sender+counter cpu %.0f%%; load average %s",
 				offered, sendTime.Seconds(), sent, delivered, share, float64(delivered)/span.Seconds(), span.Seconds(),
