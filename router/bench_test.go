@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hexproof/hexproof/internal/identity"
+	"github.com/hexproof/hexproof/internal/logging"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
 	"github.com/hexproof/hexproof/router/gwmp"
@@ -330,4 +331,43 @@ func histQuantile(b *testing.B, h prometheus.Histogram, q float64) float64 {
 		lower, below = bk.GetUpperBound(), c
 	}
 	return lower
+}
+
+// BenchmarkUplinkPath measures the router's own work per bought uplink,
+// without gRPC: route, dedup, signature check, DC, GWMP encoding and the
+// UDP write to the LNS.
+func BenchmarkUplinkPath(b *testing.B) {
+	routerKey, hk := newKey(b), newKey(b)
+	chain := newMemChain()
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1 << 50, Config: ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
+	chain.onboard(hk)
+	lns := newBenchLNS(b, 0)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lis.Close()
+	cfg := testConfig(b, map[uint64]string{1: lns.conn.LocalAddr().String()})
+	cfg.DedupMaxEntries = 1 << 20
+	r, err := New(cfg, logging.Discard(), Deps{Key: routerKey, Chain: chain, Listener: lis})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.view.Refresh(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	h := &testHotspot{t: b, key: hk}
+	ups := make([]*hexproofv1.Uplink, b.N)
+	for i := range ups {
+		ups[i] = h.uplink(dataFrame(0x48000000|uint32(i&0xffffff), uint16(i>>16), 12), -80, 10, uint32(i))
+	}
+	var hotspot [32]byte
+	copy(hotspot[:], hk.PublicKey())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, up := range ups {
+		if reason := r.uplink(hotspot, up, time.Now()); reason != "" {
+			b.Fatalf("dropped: %s", reason)
+		}
+	}
 }
