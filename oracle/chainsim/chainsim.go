@@ -276,8 +276,8 @@ func (n *Network) generate() error {
 				} else {
 					earned[n.Hotspots[wi].Key.Address().String()] += 10
 				}
-				res.Events = append(res.Events, ev(indexer.EventWitness, "index", strconv.Itoa(w), "hotspot", n.Hotspots[wi].Key.Address().String(), "valid", valid, "reason", reason))
-				verdict.Witnesses = append(verdict.Witnesses, indexer.WitnessVerdict{Witness: n.Hotspots[wi].Key.Address().String(), Valid: valid == "true", Reason: reason})
+				res.Events = append(res.Events, ev(indexer.EventWitness, "index", strconv.Itoa(w), "hotspot", n.Hotspots[wi].Key.Address().String(), "valid", valid, "reason", reason, "selected", valid))
+				verdict.Witnesses = append(verdict.Witnesses, indexer.WitnessVerdict{Witness: n.Hotspots[wi].Key.Address().String(), Valid: valid == "true", Reason: reason, Selected: valid == "true"})
 				n.Counts.Witnesses++
 			}
 			earned[beaconer.Key.Address().String()] += 40

@@ -118,7 +118,7 @@ func (s *Source) BeaconVerdict(ctx context.Context, b *hexproofv1.BeaconReport) 
 	}
 	v := &indexer.Verdict{Valid: r.Valid, Reason: r.Reason}
 	for _, w := range r.Witnesses {
-		v.Witnesses = append(v.Witnesses, indexer.WitnessVerdict{Witness: w.Witness.String(), Valid: w.Valid, Reason: w.Reason})
+		v.Witnesses = append(v.Witnesses, indexer.WitnessVerdict{Witness: w.Witness.String(), Valid: w.Valid, Reason: w.Reason, Selected: w.Selected})
 	}
 	return v, nil
 }

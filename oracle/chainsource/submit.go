@@ -93,6 +93,10 @@ func (i *Ingest) Included(ctx context.Context, txHash string) (bool, ingest.Outc
 		return false, 0, "", err
 	}
 	switch r.TxResult.Code {
+	case client.CodeBadNonce:
+		// Lost a nonce race: re-read the nonce and let ingest resubmit.
+		i.signer.Reset()
+		return false, 0, "", nil
 	case client.CodeOK:
 		return true, ingest.Accepted, r.TxResult.Log, nil
 	case client.CodeReplay:

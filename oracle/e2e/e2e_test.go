@@ -373,13 +373,13 @@ func TestIngestToChainToIndex(t *testing.T) {
 			t.Fatalf("beacon at %d: indexed valid=%v %q, chain says %v %q", bc.h, bc.valid, bc.reason, want.Valid, want.Reason)
 		}
 		for j, w := range want.Witnesses {
-			var valid bool
+			var valid, selected bool
 			var reason, hs string
-			if err := pool.QueryRow(ctx, `SELECT valid, reason, hotspot FROM witnesses WHERE height = $1 AND tx_idx = $2 AND idx = $3`, bc.h, bc.i, j).Scan(&valid, &reason, &hs); err != nil {
+			if err := pool.QueryRow(ctx, `SELECT valid, reason, hotspot, selected FROM witnesses WHERE height = $1 AND tx_idx = $2 AND idx = $3`, bc.h, bc.i, j).Scan(&valid, &reason, &hs, &selected); err != nil {
 				t.Fatalf("witness %d of beacon at %d: %v", j, bc.h, err)
 			}
-			if valid != w.Valid || reason != w.Reason || hs != w.Witness.String() {
-				t.Fatalf("witness %d: indexed %v %q %s, chain %v %q %s", j, valid, reason, hs, w.Valid, w.Reason, w.Witness)
+			if valid != w.Valid || reason != w.Reason || hs != w.Witness.String() || selected != w.Selected {
+				t.Fatalf("witness %d: indexed %v %q %s selected=%v, chain %v %q %s selected=%v", j, valid, reason, hs, selected, w.Valid, w.Reason, w.Witness, w.Selected)
 			}
 		}
 	}

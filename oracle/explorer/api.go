@@ -33,6 +33,7 @@ type WitnessReport struct {
 	Witness  string    `json:"witness"`
 	Valid    bool      `json:"valid"`
 	Reason   string    `json:"reason"`
+	Selected bool      `json:"selected"`
 	RssiDbm  int32     `json:"rssi_dbm"`
 	SnrCb    int32     `json:"snr_cb"`
 	Received time.Time `json:"received_at"`
@@ -112,12 +113,12 @@ func (s *Server) hotspot(w http.ResponseWriter, r *http.Request) {
 	}
 	scanW := func(row pgx.CollectableRow) (WitnessReport, error) {
 		var x WitnessReport
-		err := row.Scan(&x.Height, &x.Beaconer, &x.Witness, &x.Valid, &x.Reason, &x.RssiDbm, &x.SnrCb, &x.Received)
+		err := row.Scan(&x.Height, &x.Beaconer, &x.Witness, &x.Valid, &x.Reason, &x.Selected, &x.RssiDbm, &x.SnrCb, &x.Received)
 		return x, err
 	}
-	const wcols = `height, beaconer, hotspot, valid, reason, rssi_dbm, snr_cb, received_at`
+	const wcols = `height, beaconer, hotspot, valid, reason, selected, rssi_dbm, snr_cb, received_at`
 	// Through beacons (indexed by hotspot), then the witnesses' primary key.
-	if rs, err = s.pool.Query(ctx, `SELECT w.height, w.beaconer, w.hotspot, w.valid, w.reason, w.rssi_dbm, w.snr_cb, w.received_at
+	if rs, err = s.pool.Query(ctx, `SELECT w.height, w.beaconer, w.hotspot, w.valid, w.reason, w.selected, w.rssi_dbm, w.snr_cb, w.received_at
 		FROM beacons b JOIN witnesses w ON w.height = b.height AND w.tx_idx = b.tx_idx
 		WHERE b.hotspot = $1 ORDER BY b.height DESC, b.tx_idx DESC, w.idx LIMIT $2`, addr, limit); err == nil {
 		d.WitnessedBy, err = pgx.CollectRows(rs, scanW)

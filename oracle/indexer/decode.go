@@ -24,6 +24,10 @@ const (
 	EventBurnForDC = "burn_for_dc" // attribute dc: data credits minted
 )
 
+// mappedEvents are tx events whose whole content lands in typed tables
+// (txs, beacons, witnesses); every other event is kept in the events table.
+var mappedEvents = map[string]bool{EventBeacon: true, EventWitness: true, "hexproof_tx": true}
+
 // rows is what one block adds to the database.
 type rows struct {
 	addr      func([]byte) string
@@ -150,6 +154,9 @@ func decode(b *Block, ac *addrCache) (*rows, error) {
 	for i, raw := range b.Txs {
 		res := b.Results[i]
 		for j, e := range res.Events {
+			if mappedEvents[e.Type] {
+				continue
+			}
 			r.events = append(r.events, []any{b.Height, int32(i), int32(j), e.Type, attrsJSON(e)})
 		}
 		hash := sha256.Sum256(raw)
@@ -246,6 +253,8 @@ func verdictFromEvents(res TxResult) *Verdict {
 		w.Witness, _ = e.Get("hotspot")
 		w.Valid, _ = strconv.ParseBool(val)
 		w.Reason, _ = e.Get("reason")
+		sel, _ := e.Get("selected")
+		w.Selected, _ = strconv.ParseBool(sel)
 		v.Witnesses[n] = w
 	}
 	return v
@@ -308,7 +317,7 @@ func (r *rows) receiptRows() (beacons, witnesses [][]any) {
 			}
 			rm := w.GetRadio()
 			witnesses = append(witnesses, []any{rc.height, rc.idx, int32(j), beaconer, wa, rm.GetRssiDbm(), rm.GetSnrCb(),
-				int64(rm.GetFrequencyHz()), millis(rm.GetReceivedAtMs()), wv.Valid, wv.Reason})
+				int64(rm.GetFrequencyHz()), millis(rm.GetReceivedAtMs()), wv.Valid, wv.Reason, wv.Selected})
 		}
 	}
 	return beacons, witnesses

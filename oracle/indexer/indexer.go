@@ -319,7 +319,7 @@ var copyTables = []struct {
 	{"hotspot_locations", []string{"hotspot", "height", "tx_idx", "location", "gain_ddbi", "elevation_m", "region"}, func(r *rows) [][]any { return r.locations }},
 	{"beacons", []string{"height", "tx_idx", "hotspot", "submitter", "entropy_height", "payload", "frequency_hz", "datarate", "tx_power_dbm", "transmitted_at", "valid", "reason", "witnesses"},
 		func(r *rows) [][]any { b, _ := r.receiptRows(); return b }},
-	{"witnesses", []string{"height", "tx_idx", "idx", "beaconer", "hotspot", "rssi_dbm", "snr_cb", "frequency_hz", "received_at", "valid", "reason"},
+	{"witnesses", []string{"height", "tx_idx", "idx", "beaconer", "hotspot", "rssi_dbm", "snr_cb", "frequency_hz", "received_at", "valid", "reason", "selected"},
 		func(r *rows) [][]any { _, w := r.receiptRows(); return w }},
 	{"epochs", []string{"epoch", "start_height", "end_height", "emission", "summary"},
 		func(r *rows) [][]any { e, _, _ := r.epochRows(); return e }},

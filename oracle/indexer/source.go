@@ -67,6 +67,8 @@ type WitnessVerdict struct {
 	Witness string
 	Valid   bool
 	Reason  string
+	// Selected: among the witnesses rewarded for the beacon.
+	Selected bool
 }
 
 // EpochSummary is an ended epoch with its rewards.

@@ -27,8 +27,9 @@ CREATE TABLE txs (
 );
 CREATE INDEX txs_hash ON txs (hash);
 
--- Every ABCI event, so nothing the chain reports is lost even when no typed
--- table maps it. tx_idx is -1 for block (FinalizeBlock) events.
+-- Every ABCI event that no typed table holds in full (poc_beacon, poc_witness
+-- and hexproof_tx do: see indexer.mappedEvents), so nothing the chain reports
+-- is lost. tx_idx is -1 for block (FinalizeBlock) events.
 CREATE TABLE events (
     height bigint NOT NULL,
     tx_idx int NOT NULL,
@@ -93,6 +94,8 @@ CREATE TABLE witnesses (
     received_at  timestamptz NOT NULL,
     valid        boolean NOT NULL,
     reason       text NOT NULL,
+    -- among the witnesses rewarded for the beacon
+    selected     boolean NOT NULL,
     PRIMARY KEY (height, tx_idx, idx)
 );
 CREATE INDEX witnesses_hotspot ON witnesses (hotspot, height DESC);
