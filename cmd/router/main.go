@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if created {
 		logger.Info("created router key; add its address to your OUI's routers", "router", key.Address().String(), "key_file", cfg.KeyFile)
 	}
-	src, err := chainclient.New(cfg.ChainRPC, key.PublicKey())
+	src, err := chainclient.New(cfg.ChainRPC)
 	if err != nil {
 		return err
 	}

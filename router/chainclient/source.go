@@ -22,14 +22,12 @@ type Source struct {
 
 var _ chainview.Source = (*Source)(nil)
 
-// New returns a source for the node at rpcURL. routerKey is unused today
-// and kept so the signature does not change when claims become per router.
-func New(rpcURL string, routerKey []byte) (*Source, error) {
+// New returns a source for the node at rpcURL ("http://host:26657").
+func New(rpcURL string) (*Source, error) {
 	c, err := client.New(rpcURL)
 	if err != nil {
 		return nil, err
 	}
-	_ = routerKey
 	return &Source{c: c}, nil
 }
 

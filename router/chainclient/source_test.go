@@ -86,7 +86,7 @@ func TestAgainstRealChain(t *testing.T) {
 		}
 	})
 
-	src, err := New(nodes[0].RPC, nil)
+	src, err := New(nodes[0].RPC)
 	if err != nil {
 		t.Fatal(err)
 	}
