@@ -210,8 +210,9 @@ function breakdown(detail) {
 
 function witnessTable(list, who) {
   if (!list.length) return '<p class="empty">None yet.</p>';
-  return "<table><tr><th>height</th><th>" + who + "</th><th>verdict</th><th>RSSI</th><th>SNR</th></tr>" + list.map(w =>
-    "<tr><td>" + w.height + "</td><td class=addr>" + link(w[who]) + "</td><td>" + verdict(w.valid, w.reason) + "</td><td>" + w.rssi_dbm + " dBm</td><td>" + (w.snr_cb / 10) + " dB</td></tr>").join("") + "</table>";
+  return "<table><tr><th>height</th><th>" + who + "</th><th>verdict</th><th>rewarded</th><th>RSSI</th><th>SNR</th></tr>" + list.map(w =>
+    "<tr><td>" + w.height + "</td><td class=addr>" + link(w[who]) + "</td><td>" + verdict(w.valid, w.reason) + "</td><td>" + (w.selected ? "yes" : "no") +
+    "</td><td>" + w.rssi_dbm + " dBm</td><td>" + (w.snr_cb / 10) + " dB</td></tr>").join("") + "</table>";
 }
 
 async function renderEpochs() {
