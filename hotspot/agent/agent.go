@@ -259,6 +259,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		srv := status.New(a.statusLn, a.Status, a.Metrics, a.log)
 		g.Go(func() error { return srv.Run(ctx) })
 	}
+	if len(a.senders) == 0 {
+		a.log.Warn("no oracle configured: beacon and witness reports will be discarded (set --oracle)")
+	}
 	a.log.Info("hotspot agent running", "address", a.cfg.Key.Address().String(), "chain_id", a.ChainID(), "oracles", len(a.senders))
 	return g.Wait()
 }
