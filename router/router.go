@@ -189,6 +189,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if ferr := r.flushVouchers(); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
+	r.log.Info("router stopped", "err", err)
 	return err
 }
 

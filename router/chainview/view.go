@@ -170,7 +170,11 @@ func (v *View) Run(ctx context.Context) error {
 		err := v.Refresh(ctx)
 		switch {
 		case err != nil && !failing:
-			v.log.Warn("chain unreachable; serving cached data", "err", err)
+			if v.snap.Load() != nil {
+				v.log.Warn("chain unreachable; serving cached data", "err", err)
+			} else {
+				v.log.Warn("chain unreachable; retrying", "err", err)
+			}
 			failing = true
 		case err == nil && failing:
 			v.log.Info("chain reachable again")
