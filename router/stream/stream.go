@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -97,9 +98,16 @@ func New(cfg Config, key *identity.Key, admit Admitter, h Handler, logger *slog.
 	return &Server{cfg: cfg, key: key, admit: admit, handler: h, log: logger, m: m, sessions: map[[32]byte]*Session{}}
 }
 
-// ServerOptions are the gRPC options the limits need.
+// ServerOptions are the gRPC options the limits need, and keepalives:
+// the router pings idle hotspot connections to find dead ones (a hotspot
+// behind NAT that lost power leaves a half-open TCP connection), and lets
+// hotspots ping as often as every minute (the agent pings every 5 minutes;
+// gRPC's default policy would count a slightly early ping against it).
 func ServerOptions(cfg Config) []grpc.ServerOption {
-	opts := []grpc.ServerOption{}
+	opts := []grpc.ServerOption{
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Minute, PermitWithoutStream: true}),
+	}
 	if cfg.MaxMessageBytes > 0 {
 		opts = append(opts, grpc.MaxRecvMsgSize(cfg.MaxMessageBytes))
 	}

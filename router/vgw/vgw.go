@@ -203,8 +203,10 @@ type Gateway struct {
 	txNb   atomic.Uint32
 	dwNb   atomic.Uint32
 
-	mu     sync.Mutex
-	recent [64]recentUp
+	mu sync.Mutex
+	// recent covers more than the longest RX window (16 s) at the
+	// per-hotspot rate limit (25/s would need 400; 256 covers 10 s).
+	recent [256]recentUp
 	next   int
 }
 
