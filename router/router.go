@@ -75,7 +75,6 @@ type Router struct {
 	st    atomic.Pointer[state]
 
 	ouiLabels sync.Map // uint64 -> string
-	regions   sync.Map // [32]byte hotspot -> hexproofv1.Region of its last uplink
 
 	downID  atomic.Uint64
 	downMu  sync.Mutex
@@ -278,7 +277,6 @@ func (r *Router) Closed(s *stream.Session) {
 		return // a newer session of the hotspot is live
 	}
 	r.keys.Forget(s.Hotspot)
-	r.regions.Delete(s.Hotspot)
 	r.signedMu.Lock()
 	delete(r.signed, s.Hotspot)
 	r.signedMu.Unlock()
@@ -290,15 +288,23 @@ func (r *Router) drop(reason string) {
 
 // Uplink implements stream.Handler: route, dedup, verify, pay, deliver.
 func (r *Router) Uplink(s *stream.Session, up *hexproofv1.Uplink, received time.Time) {
-	reason := r.uplink(s.Hotspot, up, received)
+	reason, verified := r.uplink(s.Hotspot, up, received)
+	if verified {
+		s.Region.Store(int32(up.GetRadio().GetRegion()))
+	}
 	if reason != "" {
 		r.drop(reason)
 	}
 }
 
 // uplink handles one uplink and returns why it was not bought ("" when it
-// was).
-func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time) string {
+// was) and whether its signature was checked and good.
+func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time) (reason string, verified bool) {
+	reason = r.buy(hotspot, up, received, &verified)
+	return reason, verified
+}
+
+func (r *Router) buy(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time, verified *bool) string {
 	st := r.st.Load()
 	if st == nil {
 		return "no_chain_data"
@@ -330,7 +336,7 @@ func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.T
 	if !r.batch.Uplink(hotspot, up) {
 		return "bad_signature"
 	}
-	r.regions.Store(hotspot, radio.GetRegion())
+	*verified = true
 	outcome, _ := r.dedup.Offer(key, cp, maxCopies, received)
 	if outcome != dedup.Buy {
 		return outcome.String()

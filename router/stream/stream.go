@@ -124,6 +124,10 @@ type Session struct {
 	OUIs    []uint64
 	Opened  time.Time
 
+	// Region is the hexproofv1.Region of the hotspot's last verified
+	// uplink (the router picks RX2 parameters by it).
+	Region atomic.Int32
+
 	out    chan *hexproofv1.StreamResponse
 	ctx    context.Context
 	cancel context.CancelFunc
