@@ -75,8 +75,8 @@ func New(cfg Config, logger *slog.Logger, conn *net.UDPConn, pub Publisher, m *m
 		m = metrics.New()
 	}
 	b := &Bridge{cfg: cfg, log: logger, conn: conn, pub: pub, m: m}
-	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
-		// An AF_INET socket: x/net's batch calls marshal IPv4 addresses,
+	if isInet4(conn) {
+		// Only on AF_INET: x/net's batch calls marshal IPv4 addresses,
 		// which a dual-stack AF_INET6 socket would refuse.
 		b.pc = ipv4.NewPacketConn(conn)
 	}

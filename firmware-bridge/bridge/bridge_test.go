@@ -406,6 +406,9 @@ func TestReaderNeverBlocks(t *testing.T) {
 
 func TestManyGateways(t *testing.T) {
 	h := start(t, Config{}, nil)
+	if h.b.pc == nil {
+		t.Fatal("no batched I/O on an IPv4 socket")
+	}
 	const gateways, each = 50, 20
 	var wg sync.WaitGroup
 	for i := range gateways {
