@@ -260,6 +260,11 @@ async function route(refresh) {
 
 async function main() {
   try { tileURL = (await api("config")).tile_url || ""; } catch (e) { /* hexes only */ }
+  try {
+    // Big networks start coarser: fewer, larger polygons to fetch and draw.
+    const n = (await api("status")).hotspots;
+    mapState.res = n > 20000 ? 6 : n > 2000 ? 7 : 8;
+  } catch (e) { /* keep the default */ }
   window.addEventListener("hashchange", () => route(false));
   await Promise.all([pollStatus(), route(false)]);
   // Live updates: status every 5 s, the current page every 10 s.
