@@ -160,7 +160,7 @@ func (it *Integration) PublishEvent(gatewayID, event string, msg proto.Message) 
 		return false
 	}
 	m := message{topic: it.Topic(gatewayID, "event", event), payload: b, event: event}
-	if it.shard(gatewayID).q.push(m) {
+	if it.shard(gatewayID).q.push(m, false) {
 		return true
 	}
 	it.m.MQTTDropped.WithLabelValues("queue_full").Inc()
@@ -181,8 +181,8 @@ func (it *Integration) stateMessage(gatewayID, topic string, online bool) messag
 }
 
 // SetGatewayState publishes a gateway's ONLINE/OFFLINE state (retained).
-// States are never dropped, and ONLINE states are published again after a
-// reconnect (a restarted broker may have lost them).
+// States are never dropped, keep their order, and ONLINE states are
+// published again after a reconnect (a restarted broker may have lost them).
 func (it *Integration) SetGatewayState(gatewayID string, online bool) {
 	it.mu.Lock()
 	if online {
@@ -191,7 +191,9 @@ func (it *Integration) SetGatewayState(gatewayID string, online bool) {
 		delete(it.online, gatewayID)
 	}
 	it.mu.Unlock()
-	it.conns[0].q.pushFront([]message{it.stateMessage(gatewayID, it.Topic(gatewayID, "state", "conn"), online)})
+	// Appended, not put in front, so that the states of a gateway keep
+	// their order; never dropped.
+	it.conns[0].q.push(it.stateMessage(gatewayID, it.Topic(gatewayID, "state", "conn"), online), true)
 }
 
 // Run connects and publishes until ctx ends, then drains the queues (for

@@ -298,3 +298,53 @@ func TestBrokerRestartNoLoss(t *testing.T) {
 		t.Fatalf("connects %v: the restart was not noticed", counter(m.Reconnects))
 	}
 }
+
+// A gateway flapping while the broker is away ends with its last state.
+func TestStatesKeepOrder(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := testConfig("tcp://"+addr, "fb-order/", Protobuf)
+	cfg.Connections = 1
+	it, _ := New(cfg, logging.Discard(), nil, nil)
+	it.SetGatewayState("0102030405060708", true)
+	it.SetGatewayState("0102030405060708", false)
+	it.SetGatewayState("0a0b0c0d0e0f0001", true)
+	msgs := it.conns[0].q.pop(nil, 10)
+	want := []gw.ConnState_State{gw.ConnState_ONLINE, gw.ConnState_OFFLINE, gw.ConnState_ONLINE}
+	if len(msgs) != len(want) {
+		t.Fatalf("%d states queued", len(msgs))
+	}
+	for i, m := range msgs {
+		var cs gw.ConnState
+		if err := proto.Unmarshal(m.payload, &cs); err != nil || cs.State != want[i] || !m.retained {
+			t.Fatalf("state %d: %v retained=%v, want %v", i, &cs, m.retained, want[i])
+		}
+	}
+}
+
+func TestQueueRing(t *testing.T) {
+	q := newQueue(100)
+	for i := range 100 {
+		if !q.push(message{event: fmt.Sprint(i)}, false) {
+			t.Fatalf("push %d refused", i)
+		}
+	}
+	if q.push(message{event: "x"}, false) || !q.push(message{event: "100"}, true) {
+		t.Fatal("bound not applied, or force refused")
+	}
+	got := q.pop(nil, 30)
+	q.pushFront(got[10:30])
+	all := q.pop(nil, 1000)
+	if len(all) != 91 || all[0].event != "10" || all[90].event != "100" {
+		t.Fatalf("ring order: %d items, first %s, last %s", len(all), all[0].event, all[len(all)-1].event)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].event == all[i-1].event {
+			t.Fatalf("duplicate %s", all[i].event)
+		}
+	}
+	if q.len() != 0 {
+		t.Fatal("not empty")
+	}
+}

@@ -44,10 +44,11 @@ func (q *queue) grow() {
 	q.ring, q.head = r, 0
 }
 
-// push appends m unless the queue holds max messages already.
-func (q *queue) push(m message) bool {
+// push appends m unless the queue holds max messages already (or, with
+// force, always).
+func (q *queue) push(m message, force bool) bool {
 	q.mu.Lock()
-	if q.n >= q.max {
+	if q.n >= q.max && !force {
 		q.mu.Unlock()
 		return false
 	}
