@@ -59,6 +59,7 @@ type App struct {
 	genesis *state.Cache
 
 	snaps *snapshots
+	memo  *hotspotMemo
 }
 
 // New opens the application over db. prices may be nil (no price votes).
@@ -70,7 +71,7 @@ func New(cfg Config, logger *slog.Logger, db dbm.DB, prices PriceSource) (*App, 
 	if cfg.SnapshotKeep <= 0 {
 		cfg.SnapshotKeep = 2
 	}
-	a := &App{cfg: cfg, log: logger, store: st, prices: prices}
+	a := &App{cfg: cfg, log: logger, store: st, prices: prices, memo: &hotspotMemo{m: map[string]client.Hotspot{}}}
 	a.chainID = string(st.Get(keyChainID))
 	a.checkState = state.NewCache(st)
 	if cfg.SnapshotDir != "" {
@@ -104,7 +105,7 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 		return nil, err
 	}
 	c := state.NewCache(a.store)
-	l := ledger{c}
+	l := ledger{w: c}
 	c.Set(keyChainID, []byte(req.ChainId))
 	setJSON(c, keyParams, g.Params)
 	setJSON(c, keyEconomics, Economics{Emission: g.Emission, Rewards: g.Rewards})
@@ -186,7 +187,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abcitypes.RequestPreparePr
 // and fail. Transactions that cannot succeed (undecodable, stale nonce, nonce
 // gap) are left out. Signatures are checked in CheckTx and FinalizeBlock.
 func (a *App) orderTxs(txs [][]byte, maxBytes int64) [][]byte {
-	l := ledger{state.NewCache(a.store)}
+	l := ledger{w: state.NewCache(a.store)}
 	next := map[identity.Address]uint64{}
 	pending := map[identity.Address]map[uint64][]byte{}
 	var out [][]byte
@@ -252,7 +253,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abcitypes.RequestProcessPr
 			a.log.Warn("proposal rejected: price votes not first", "height", req.Height)
 			return reject, nil
 		}
-		if _, err := a.verifyPriceVotes(ledger{state.NewCache(a.store)}, t, req.Height); err != nil {
+		if _, err := a.verifyPriceVotes(ledger{w: state.NewCache(a.store)}, t, req.Height); err != nil {
 			a.log.Warn("proposal rejected: bad price votes", "height", req.Height, "err", err)
 			return reject, nil
 		}
@@ -344,7 +345,7 @@ type blockCtx struct {
 }
 
 func (a *App) newBlockCtx(c *state.Cache, height int64, t time.Time, hash []byte) *blockCtx {
-	return &blockCtx{a: a, c: c, l: ledger{c}, height: height, time: t, hash: hash, chainID: a.chainID}
+	return &blockCtx{a: a, c: c, l: ledger{w: c, memo: a.memo}, height: height, time: t, hash: hash, chainID: a.chainID}
 }
 
 // maxNonceAhead bounds how far ahead of its account nonce a transaction
@@ -406,7 +407,7 @@ func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
 	// CheckTx a failing transaction does not enter the mempool, so it must
 	// leave the mempool's state untouched.
 	envelope := state.NewCache(b.c)
-	el := ledger{envelope}
+	el := ledger{w: envelope}
 	acc.Nonce++
 	acc.BalanceUHXP -= body.Fee
 	el.setAccount(acc)
@@ -417,7 +418,7 @@ func (b *blockCtx) deliver(raw []byte, index int) *abcitypes.ExecTxResult {
 		el.setSupply(s)
 	}
 	txc := state.NewCache(envelope)
-	h := &handler{b: b, c: txc, l: ledger{txc}, signer: d.Signer, params: p, raw: raw}
+	h := &handler{b: b, c: txc, l: ledger{w: txc, memo: b.a.memo}, signer: d.Signer, params: p, raw: raw}
 	data, extraGas, err := h.run(body)
 	gas += extraGas
 	if err != nil {

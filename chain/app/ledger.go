@@ -137,7 +137,39 @@ type validatorRec struct {
 }
 
 // ledger wraps a state writer with typed accessors.
-type ledger struct{ w state.Writer }
+type ledger struct {
+	w state.Writer
+	// memo caches decoded hotspot records by their encoding (may be nil).
+	memo *hotspotMemo
+}
+
+// hotspotMemo maps a hotspot record's exact bytes to its decoded value. It
+// is a pure function cache: the same bytes always decode the same way, so
+// it cannot change any result, only skip repeated JSON decoding of the
+// hotspots every receipt reads.
+type hotspotMemo struct {
+	m map[string]client.Hotspot
+}
+
+const hotspotMemoMax = 200_000
+
+func (m *hotspotMemo) get(b []byte) (client.Hotspot, bool) {
+	if m == nil {
+		return client.Hotspot{}, false
+	}
+	h, ok := m.m[string(b)]
+	return h, ok
+}
+
+func (m *hotspotMemo) put(b []byte, h client.Hotspot) {
+	if m == nil {
+		return
+	}
+	if len(m.m) >= hotspotMemoMax {
+		m.m = make(map[string]client.Hotspot, 1024)
+	}
+	m.m[string(b)] = h
+}
 
 func (l ledger) params() client.Params {
 	var p client.Params
@@ -162,9 +194,19 @@ func (l ledger) setAccount(acc client.Account) {
 }
 
 func (l ledger) hotspot(a identity.Address) (client.Hotspot, bool) {
+	b := l.w.Get(kHotspot(a))
+	if b == nil {
+		return client.Hotspot{}, false
+	}
+	if h, ok := l.memo.get(b); ok {
+		return h, true
+	}
 	var h client.Hotspot
-	ok := getJSON(l.w, kHotspot(a), &h)
-	return h, ok
+	if err := json.Unmarshal(b, &h); err != nil {
+		panic(fmt.Sprintf("app: decode hotspot %s: %v", a, err))
+	}
+	l.memo.put(b, h)
+	return h, true
 }
 
 func (l ledger) setHotspot(h client.Hotspot) { setJSON(l.w, kHotspot(h.Address), h) }

@@ -14,6 +14,10 @@ import (
 // receipt builds name's honest beacon on the entropy of height eh, heard
 // by witnesses.
 func receipt(t *testing.T, eh int64, bk *identity.Key, wks ...*identity.Key) *hexproofv1.PocReceipt {
+	return receiptTB(t, eh, bk, wks...)
+}
+
+func receiptTB(t testing.TB, eh int64, bk *identity.Key, wks ...*identity.Key) *hexproofv1.PocReceipt {
 	t.Helper()
 	entropy := blockHash(eh)
 	b, err := beacon.Derive(entropy, bk.PublicKey(), hexproofv1.Region_REGION_EU868)
@@ -45,6 +49,10 @@ func receipt(t *testing.T, eh int64, bk *identity.Key, wks ...*identity.Key) *he
 
 // onboard adds and asserts hotspots owned by owner at (distance, bearing).
 func onboard(t *testing.T, n *net, owner *wallet, spots map[*identity.Key][2]float64, order []*identity.Key) {
+	onboardTB(t, n, owner, spots, order)
+}
+
+func onboardTB(t testing.TB, n *net, owner *wallet, spots map[*identity.Key][2]float64, order []*identity.Key) {
 	t.Helper()
 	var txs [][]byte
 	txs = append(txs, owner.tx(t, &hexproofv1.BurnForDc{Amount: 1_000_000}))

@@ -45,7 +45,7 @@ func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.
 	if h == 0 {
 		return &abcitypes.ResponseQuery{Code: client.QueryNotFound, Log: "the chain has not committed its first block yet", Height: h}, nil
 	}
-	v, err := a.query(ledger{state.NewCache(a.store)}, path, q)
+	v, err := a.query(ledger{w: state.NewCache(a.store)}, path, q)
 	if err != nil {
 		code := client.QueryBadRequest
 		if qe, ok := err.(*queryError); ok {
