@@ -88,3 +88,18 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkClassifyData(b *testing.B) {
+	fport := uint8(1)
+	phy := mustPHY(b, lorawan.PHYPayload{
+		MHDR: lorawan.MHDR{MType: lorawan.UnconfirmedDataUp, Major: lorawan.LoRaWANR1},
+		MACPayload: &lorawan.MACPayload{FHDR: lorawan.FHDR{DevAddr: lorawan.DevAddr{0x26, 1, 2, 3}}, FPort: &fport,
+			FRMPayload: []lorawan.Payload{&lorawan.DataPayload{Bytes: make([]byte, 20)}}},
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Classify(phy); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

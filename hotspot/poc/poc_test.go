@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -187,5 +188,35 @@ func TestFailedAckSendsNoReport(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal("unexpected cancel")
+	}
+}
+
+func TestUntransmittedBeaconIsRetried(t *testing.T) {
+	key, _ := identity.NewKey(nil)
+	ch := &fakeChain{p: Params{BeaconIntervalBlocks: 1}, b: Block{Height: 3, Hash: []byte{1, 2, 3}}}
+	tx := &fakeTx{status: hexproofv1.TxAckStatus_TX_ACK_STATUS_TOO_LATE}
+	sk := &sink{}
+	statePath := filepath.Join(t.TempDir(), "beacon.json")
+	e, _ := New(Config{Key: key, StatePath: statePath, RetryDelay: 1}, logging.Discard(), ch, site(true), tx, sk, plainEnc)
+	e.tick(context.Background())
+	if len(tx.sent) != 1 || len(sk.recs) != 0 {
+		t.Fatalf("sent %d, reports %d", len(tx.sent), len(sk.recs))
+	}
+	// Nothing went on air, so the interval is still free: the next tick
+	// (also after a restart) transmits again, and this time it is reported.
+	tx.status = hexproofv1.TxAckStatus_TX_ACK_STATUS_OK
+	e2, _ := New(Config{Key: key, StatePath: statePath, RetryDelay: 1}, logging.Discard(), ch, site(true), tx, sk, plainEnc)
+	e2.tick(context.Background())
+	if len(tx.sent) != 2 || len(sk.recs) != 1 {
+		t.Fatalf("after retry: sent %d, reports %d", len(tx.sent), len(sk.recs))
+	}
+	// A timeout may have gone on air: no second beacon in that interval.
+	tx.status = hexproofv1.TxAckStatus_TX_ACK_STATUS_TIMEOUT
+	ch.b = Block{Height: 4, Hash: []byte{4}}
+	e2.tick(context.Background())
+	e2.retryAt = time.Time{}
+	e2.tick(context.Background())
+	if len(tx.sent) != 3 {
+		t.Fatalf("beaconed again after a timeout in the same interval: %d", len(tx.sent))
 	}
 }

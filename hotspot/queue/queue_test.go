@@ -136,3 +136,22 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPutRemove is the durable cost of one report: write, fsync,
+// rename and directory fsync, then removal with a directory fsync.
+func BenchmarkPutRemove(b *testing.B) {
+	q, err := Open(b.TempDir(), 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := make([]byte, 200)
+	for b.Loop() {
+		if err := q.Put(rec); err != nil {
+			b.Fatal(err)
+		}
+		it, _, _ := q.Peek()
+		if err := q.Remove(it.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
