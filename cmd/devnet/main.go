@@ -3,8 +3,9 @@
 // servers, and a firmware bridge + hotspot agent per simulated hotspot. See
 // docs/devnet.md; `devnet --help` lists every flag.
 //
-// `devnet chain ...` is the chain binary's command line (the devnet runs its
-// validators with it when no bin/chain is next to it).
+// `devnet chain ...` and `devnet router ...` are the chain and router
+// binaries' command lines (the devnet runs its validators and routers with
+// them when no bin/chain or bin/router is next to it).
 package main
 
 import (
@@ -38,6 +39,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) > 0 && args[0] == "chain" {
 		return cli.Run(ctx, args[1:], cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv})
+	}
+	if len(args) > 0 && args[0] == "router" {
+		return devnet.RunRouter(ctx, args[1:], stdout, stderr)
 	}
 	cfg, err := devnet.ParseConfig(args, getenv, stdout)
 	if err != nil {

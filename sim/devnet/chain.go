@@ -83,17 +83,24 @@ func (d *Devnet) prepareChain(st *state, reused bool) error {
 }
 
 func (d *Devnet) chainArgv() ([]string, error) {
-	if len(d.cfg.ChainCommand) > 0 {
-		return append([]string(nil), d.cfg.ChainCommand...), nil
+	return binaryArgv(d.cfg.ChainCommand, "chain")
+}
+
+// binaryArgv is how to run one of the project's binaries: the configured
+// command, else the binary next to the devnet's (bin/chain, bin/router),
+// else the devnet binary's own command of that name.
+func binaryArgv(configured []string, name string) ([]string, error) {
+	if len(configured) > 0 {
+		return append([]string(nil), configured...), nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("find the chain binary: %w (set --chain-command)", err)
+		return nil, fmt.Errorf("find the %s binary: %w (set --%s-command)", name, err, name)
 	}
-	if bin := filepath.Join(filepath.Dir(exe), "chain"); fileExists(bin) {
+	if bin := filepath.Join(filepath.Dir(exe), name); fileExists(bin) {
 		return []string{bin}, nil
 	}
-	return []string{exe, "chain"}, nil
+	return []string{exe, name}, nil
 }
 
 func fileExists(p string) bool {
@@ -109,7 +116,7 @@ func (d *Devnet) startValidators(ctx context.Context, g *errgroup.Group, st *sta
 	priceURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/price", st.OracleHTTP)
 	for i := range st.Validators {
 		home := filepath.Join(d.chainHome(), fmt.Sprintf("node%d", i))
-		v := &validator{index: i, home: home, rpc: d.rpcs[i], env: d.cfg.ChainEnv, log: d.log,
+		v := &process{name: fmt.Sprintf("validator %d", i), logPath: filepath.Join(home, "node.log"), env: d.cfg.ChainEnv, log: d.log,
 			argv: append(append([]string(nil), argv...), "start", "--home", home, "--price-url", priceURL, "--price-poll", "2s",
 				"--snapshot-interval", "0", "--log-format", "json", "--log-level", "info")}
 		d.validators = append(d.validators, v)

@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
+	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hexproof/hexproof/internal/identity"
+	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/router"
 	"github.com/hexproof/hexproof/router/chainclient"
 	"github.com/hexproof/hexproof/sim/lns"
@@ -92,101 +92,67 @@ func (d *Devnet) startCompanies(ctx context.Context, g *errgroup.Group, st *stat
 		oui := st.OUIs[co.Name]
 		args := []string{
 			"--listen", fmt.Sprintf("127.0.0.1:%d", st.Routers[co.Name]), "--metrics-listen", "",
-			"--key-file", d.path("routers", co.Name, "key.json"), "--state-dir", d.path("routers", co.Name, "state"),
+			"--key-file", d.path("routers", co.Name, "key.json"), "--state-dir", d.routerStateDir(co.Name),
 			"--chain-rpc", d.rpcs[i%len(d.rpcs)], "--ouis", strconv.FormatUint(oui, 10),
 			"--lns", fmt.Sprintf("%d=127.0.0.1:%d", oui, st.LNS[co.Name]),
 			"--voucher-interval", d.cfg.VoucherInterval.String(), "--chain-refresh", "5s", "--keepalive", "5s",
-			"--log-format", d.cfg.LogFormat, "--log-level", d.cfg.LogLevel,
+			"--log-format", "json", "--log-level", "info",
 		}
-		rc, err := router.ParseConfig(args, func(string) string { return "" }, io.Discard)
-		if err != nil {
+		// Refuse a bad configuration here rather than in a restart loop.
+		if _, err := router.ParseConfig(args, func(string) string { return "" }, io.Discard); err != nil {
 			return fmt.Errorf("router of %s: %w", co.Name, err)
 		}
-		rp := &routerProc{company: co.Name, oui: oui, cfg: rc, key: keys[co.Name], log: d.log.With("component", "router", "company", co.Name), kill: make(chan struct{}, 1)}
-		d.routers = append(d.routers, rp)
-		g.Go(func() error { return rp.Run(ctx) })
+		argv, err := binaryArgv(d.cfg.RouterCommand, "router")
+		if err != nil {
+			return err
+		}
+		p := &process{name: "router of " + co.Name, logPath: d.path("routers", co.Name, "router.log"),
+			argv: append(argv, args...), env: d.cfg.RouterEnv, log: d.log}
+		d.routers = append(d.routers, &routerProc{company: co.Name, oui: oui, proc: p})
+		g.Go(func() error { return p.Run(ctx) })
 	}
 	d.progress("companies up", "routers", len(d.routers), "network_servers", len(d.lnss))
 	return nil
 }
 
-// routerProc runs one company's router and runs it again after Kill.
+// routerProc is one company's router, a separate process.
 type routerProc struct {
 	company string
 	oui     uint64
-	cfg     router.Config
-	key     *identity.Key
-	log     *slog.Logger
-	kill    chan struct{}
-
-	mu     sync.Mutex
-	cur    *router.Router
-	starts int
+	proc    *process
 }
 
-func (p *routerProc) Run(ctx context.Context) error {
-	for {
-		var ln net.Listener
-		var err error
-		for range 100 {
-			if ln, err = net.Listen("tcp", p.cfg.Listen); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			return fmt.Errorf("router of %s: listen on %s: %w", p.company, p.cfg.Listen, err)
-		}
-		src, err := chainclient.New(p.cfg.ChainRPC, p.key.PublicKey())
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		r, err := router.New(p.cfg, p.log, router.Deps{Key: p.key, Chain: src, Listener: ln})
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("router of %s: %w", p.company, err)
-		}
-		p.mu.Lock()
-		p.cur = r
-		p.starts++
-		p.mu.Unlock()
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(rctx) }()
-		select {
-		case <-ctx.Done():
-			cancel()
-			return <-done
-		case <-p.kill:
-			cancel()
-			if err := <-done; err != nil {
-				p.log.Warn("router stopped", "err", err)
-			}
-			time.Sleep(time.Second)
-		case err := <-done:
-			cancel()
-			if ctx.Err() != nil {
-				return err
-			}
-			p.log.Warn("router exited; restarting it", "err", err)
-			time.Sleep(time.Second)
-		}
+func (d *Devnet) routerStateDir(company string) string {
+	return d.path("routers", company, "state")
+}
+
+// RunRouter is the router program (what cmd/router runs): the devnet
+// binary's "router" command when no bin/router is next to it.
+func RunRouter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := router.ParseConfig(args, os.Getenv, stdout)
+	if err != nil {
+		return err
 	}
-}
-
-// Restart stops the router and starts it again a second later (fault
-// injection).
-func (p *routerProc) Restart() {
-	select {
-	case p.kill <- struct{}{}:
-	default:
+	logger, err := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
 	}
-}
-
-// Router returns the running router.
-func (p *routerProc) Router() *router.Router {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur
+	key, _, err := identity.LoadOrCreateKeyFile(cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	src, err := chainclient.New(cfg.ChainRPC)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	r, err := router.New(cfg, logger, router.Deps{Key: key, Chain: src, Listener: lis})
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	return r.Run(ctx)
 }

@@ -51,6 +51,10 @@ type Config struct {
 	ChainCommand []string
 	// ChainEnv is added to the validators' environment.
 	ChainEnv []string
+	// RouterCommand runs a router (its flags are appended). Empty:
+	// bin/router next to the devnet binary, else its own "router" command.
+	RouterCommand []string
+	RouterEnv     []string
 
 	// ClaimInterval is how often hotspots claim their vouchers; VoucherInterval
 	// how often routers sign them.
@@ -96,7 +100,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
 	fs.SetOutput(out)
-	var chainCmd string
+	var chainCmd, routerCmd string
 	fs.String(config.ConfigFlag, "", "TOML file with any of these settings (keys as flag names with underscores)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "state `directory`; an existing one continues where it stopped")
 	fs.IntVar(&c.Validators, "validators", c.Validators, "number of validators (real CometBFT nodes, one process each)")
@@ -115,6 +119,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.MQTTServer, "mqtt-server", "", "MQTT broker `URL` (tcp://host:1883); empty runs an embedded broker")
 	fs.StringVar(&c.TopicPrefix, "mqtt-topic-prefix", "", `prefix of every MQTT topic, ending in "/"`)
 	fs.StringVar(&chainCmd, "chain-command", "", "program (and first arguments, space separated) that runs a validator given start --home DIR; empty: bin/chain next to devnet, else devnet's own chain command")
+	fs.StringVar(&routerCmd, "router-command", "", "program (and first arguments, space separated) that runs a router given its flags; empty: bin/router next to devnet, else devnet's own router command")
 	fs.DurationVar(&c.ClaimInterval, "claim-interval", c.ClaimInterval, "how often hotspots claim data-credit vouchers on chain")
 	fs.DurationVar(&c.VoucherInterval, "voucher-interval", c.VoucherInterval, "how often routers sign vouchers")
 	fs.DurationVar(&c.IngestWindow, "ingest-window", c.IngestWindow, "how long the oracle collects witnesses of a beacon")
@@ -127,6 +132,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (all settings are flags; see --help)", fs.Arg(0))
+	}
+	if routerCmd != "" {
+		c.RouterCommand = strings.Fields(routerCmd)
 	}
 	if chainCmd != "" {
 		c.ChainCommand = strings.Fields(chainCmd)

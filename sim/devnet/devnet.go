@@ -55,7 +55,7 @@ type Devnet struct {
 	chainID    string
 	rpcs       []string
 	chain      *client.Client
-	validators []*validator
+	validators []*process
 	broker     *broker
 	mqttURL    string
 	pool       *pgxpool.Pool
@@ -359,19 +359,6 @@ func (d *Devnet) LNSStats(company string) (lns.Stats, bool) {
 		return lns.Stats{}, false
 	}
 	return s.Stats(), true
-}
-
-// RouterPromised is the DC the router of a company has promised to hotspots
-// in signed vouchers so far (0 when it is not running).
-func (d *Devnet) RouterPromised(company string) uint64 {
-	for _, r := range d.routers {
-		if r.company == company {
-			if rr := r.Router(); rr != nil {
-				return rr.Meter().Promised(r.oui)
-			}
-		}
-	}
-	return 0
 }
 
 // OUI is the OUI number of a company.

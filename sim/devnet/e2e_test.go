@@ -44,6 +44,7 @@ func smallConfig(t testing.TB) devnet.Config {
 	cfg.UplinkInterval, cfg.ClaimInterval, cfg.VoucherInterval = 8*time.Second, 3*time.Second, 2*time.Second
 	cfg.DatabaseURL = dbURL
 	cfg.ChainCommand, cfg.ChainEnv = []string{exe}, []string{chainEnv + "=1"}
+	cfg.RouterCommand, cfg.RouterEnv = []string{exe}, []string{routerEnv + "=1"}
 	cfg.View, cfg.LogLevel = "off", "error"
 	return cfg
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hexproof/hexproof/router"
 	"github.com/hexproof/hexproof/router/dc"
 )
 
@@ -24,13 +25,12 @@ func (d *Devnet) ValidatorStarts(i int) int {
 	return d.validators[i].Starts()
 }
 
-// RestartRouter stops a company's router and starts it again a second
-// later on the same port and state (fault injection).
-func (d *Devnet) RestartRouter(company string) error {
+// KillRouter sends SIGKILL to a company's router process; the devnet
+// starts it again on the same port and voucher state (fault injection).
+func (d *Devnet) KillRouter(company string) error {
 	for _, r := range d.routers {
 		if r.company == company {
-			r.Restart()
-			return nil
+			return r.proc.Kill()
 		}
 	}
 	return fmt.Errorf("no router for company %q", company)
@@ -40,28 +40,43 @@ func (d *Devnet) RestartRouter(company string) error {
 func (d *Devnet) RouterStarts(company string) int {
 	for _, r := range d.routers {
 		if r.company == company {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			return r.starts
+			return r.proc.Starts()
 		}
 	}
 	return 0
 }
 
-// RouterVoucher is the cumulative DC a company's router owes a hotspot for
-// an epoch (its persisted voucher counter).
-func (d *Devnet) RouterVoucher(company string, hotspot [32]byte, epoch uint64) (uint64, bool) {
+// routerMeter reads a company's router's persisted voucher counters.
+func (d *Devnet) routerMeter(company string) (*dc.Meter, uint64, error) {
 	for _, r := range d.routers {
 		if r.company == company {
-			rr := r.Router()
-			if rr == nil {
-				return 0, false
-			}
-			c, ok := rr.Meter().Get(dc.Key{OUI: r.oui, Hotspot: hotspot, Epoch: epoch})
-			return c.DC, ok
+			cfg := router.Config{StateDir: d.routerStateDir(company)}
+			m, err := dc.Open(cfg.VoucherFile())
+			return m, r.oui, err
 		}
 	}
-	return 0, false
+	return nil, 0, fmt.Errorf("no router for company %q", company)
+}
+
+// RouterVoucher is the cumulative DC a company's router owes a hotspot for
+// an epoch, as it persisted it (what its signed vouchers say at most).
+func (d *Devnet) RouterVoucher(company string, hotspot [32]byte, epoch uint64) (uint64, bool) {
+	m, oui, err := d.routerMeter(company)
+	if err != nil {
+		return 0, false
+	}
+	c, ok := m.Get(dc.Key{OUI: oui, Hotspot: hotspot, Epoch: epoch})
+	return c.DC, ok
+}
+
+// RouterPromised is the DC a company's router has promised to hotspots so
+// far, as persisted.
+func (d *Devnet) RouterPromised(company string) uint64 {
+	m, oui, err := d.routerMeter(company)
+	if err != nil {
+		return 0
+	}
+	return m.Promised(oui)
 }
 
 // RestartBroker drops every MQTT connection of the embedded broker and

@@ -9,11 +9,16 @@ import (
 	"testing"
 
 	"github.com/hexproof/hexproof/chain/cli"
+	"github.com/hexproof/hexproof/sim/devnet"
 )
 
-// chainEnv makes the test binary act as the chain binary: the devnet under
-// test starts its validators as separate processes of this binary.
-const chainEnv = "HEXPROOF_DEVNET_TEST_CHAIN"
+// chainEnv and routerEnv make the test binary act as the chain or router
+// binary: the devnet under test starts its validators and routers as
+// separate processes of this binary.
+const (
+	chainEnv  = "HEXPROOF_DEVNET_TEST_CHAIN"
+	routerEnv = "HEXPROOF_DEVNET_TEST_ROUTER"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(chainEnv) == "1" {
@@ -22,6 +27,16 @@ func TestMain(m *testing.M) {
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "chain:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Getenv(routerEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := devnet.RunRouter(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "router:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)

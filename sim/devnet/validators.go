@@ -14,17 +14,18 @@ import (
 	"time"
 )
 
-// validator supervises one validator process: `chain start --home HOME`.
-// A process that dies while the devnet runs (a crash, or kill -9 in the
-// fault tests) is started again on the same home, where CometBFT replays
-// what it missed from its peers.
-type validator struct {
-	index int
-	home  string
-	rpc   string
-	argv  []string
-	env   []string
-	log   *slog.Logger
+// process supervises one child process of the devnet: a validator
+// (`chain start --home HOME`) or a router. A process that dies while the
+// devnet runs (a crash, or kill -9 in the fault tests) is started again with
+// the same arguments: a validator on the same home, where CometBFT replays
+// what it missed from its peers; a router on the same port and voucher
+// state.
+type process struct {
+	name    string
+	logPath string
+	argv    []string
+	env     []string
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	proc     *os.Process
@@ -32,12 +33,15 @@ type validator struct {
 	lastExit string
 }
 
-func (v *validator) Run(ctx context.Context) error {
-	logPath := filepath.Join(v.home, "node.log")
+func (v *process) Run(ctx context.Context) error {
+	logPath := v.logPath
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return err
+	}
 	for {
 		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("validator %d log: %w", v.index, err)
+			return fmt.Errorf("%s log: %w", v.name, err)
 		}
 		cmd := exec.Command(v.argv[0], v.argv[1:]...)
 		cmd.Env = append(os.Environ(), v.env...)
@@ -45,7 +49,7 @@ func (v *validator) Run(ctx context.Context) error {
 		cmd.SysProcAttr = childAttr()
 		if err := cmd.Start(); err != nil {
 			f.Close()
-			return fmt.Errorf("start validator %d (%s): %w (set --chain-command)", v.index, v.argv[0], err)
+			return fmt.Errorf("start %s (%s): %w", v.name, v.argv[0], err)
 		}
 		v.mu.Lock()
 		v.proc = cmd.Process
@@ -63,7 +67,7 @@ func (v *validator) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			v.log.Warn("validator exited; restarting it", "validator", v.index, "err", err, "log", logPath)
+			v.log.Warn("process exited; restarting it", "process", v.name, "err", err, "log", logPath)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -85,16 +89,16 @@ func (v *validator) Run(ctx context.Context) error {
 
 // Kill sends SIGKILL to the running process (fault injection); the
 // supervisor starts it again.
-func (v *validator) Kill() error {
+func (v *process) Kill() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.proc == nil {
-		return errors.New("validator not running")
+		return errors.New(v.name + " is not running")
 	}
 	return v.proc.Kill()
 }
 
-func (v *validator) Starts() int {
+func (v *process) Starts() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.starts
