@@ -8,11 +8,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hexproof/hexproof/internal/config"
+	"github.com/hexproof/hexproof/internal/testsvc"
+	"github.com/hexproof/hexproof/oracle/devchain"
 )
 
 func noEnv(string) string { return "" }
@@ -108,6 +111,62 @@ func TestPriceOnly(t *testing.T) {
 		t.Fatalf("h3 cell: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// Every service at once against a real chain node and PostgreSQL: the
+// explorer reports the chain and indexed heights, the price and H3
+// endpoints answer on the same listener.
+func TestAllServicesAgainstChain(t *testing.T) {
+	dbURL, _ := testsvc.Postgres(t)
+	c, _, rpc := devchain.Start(t, 100*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	args := []string{"--chain-rpc", rpc, "--database-url", dbURL, "--http-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+		"--key-file", filepath.Join(t.TempDir(), "oracle.key"), "--price-static-uusd", "1500000", "--ingest-window", "1s", "--log-level", "error"}
+	go func() {
+		done <- run(ctx, args, pw, io.Discard, noEnv)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "oracle: HTTP on ")), "/")
+	target := devchain.WaitHeight(t, c, 0) + 2
+	devchain.WaitHeight(t, c, target)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st struct {
+			ChainID       string `json:"chain_id"`
+			Height        *int64 `json:"height"`
+			IndexedHeight int64  `json:"indexed_height"`
+		}
+		resp, err := http.Get(base + "/api/v1/status")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		if st.ChainID == devchain.ChainID && st.Height != nil && st.IndexedHeight >= target {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v %v: indexer did not reach %d", st, err, target)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, p := range []string{"/api/v1/price", "/api/v1/h3/cell?lat=1&lng=2", "/api/v1/hexes?res=8", "/"} {
+		resp, err := http.Get(base + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/oracle/chainsource"
+	"github.com/hexproof/hexproof/oracle/devchain"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	"github.com/hexproof/hexproof/oracle/store"
 )
@@ -23,8 +24,8 @@ func BenchmarkIndexFromNode(b *testing.B) {
 	}
 	const blocks = 400
 	b.StopTimer()
-	c, _ := startChain(b, 10*time.Millisecond)
-	waitHeight(b, c, blocks)
+	c, _, _ := devchain.Start(b, 10*time.Millisecond)
+	devchain.WaitHeight(b, c, blocks)
 	src := chainsource.New(c)
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {

@@ -3,30 +3,24 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
-	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/uber/h3-go/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/hexproof/hexproof/chain/app"
 	"github.com/hexproof/hexproof/chain/beacon"
 	"github.com/hexproof/hexproof/chain/client"
-	"github.com/hexproof/hexproof/chain/node"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/oracle/chainsource"
+	"github.com/hexproof/hexproof/oracle/devchain"
 	"github.com/hexproof/hexproof/oracle/explorer"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	"github.com/hexproof/hexproof/oracle/ingest"
@@ -34,107 +28,7 @@ import (
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
-const (
-	chainID     = "hexproof-oracle-e2e"
-	epochBlocks = 20
-	region      = hexproofv1.Region_REGION_EU868
-)
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startChain runs a one-validator chain in-process with short epochs and no
-// onboarding fees, and returns a client and the funded operator key.
-func startChain(t testing.TB, commit time.Duration) (*client.Client, *identity.Key) {
-	t.Helper()
-	// Not t.TempDir: CometBFT may still flush a file (address book) just
-	// after it stopped, which makes TempDir's removal fail the test.
-	dir, err := os.MkdirTemp("", "oracle-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 20 && os.RemoveAll(dir) != nil; i++ {
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
-	home := filepath.Join(dir, "node")
-	rpcPort := freePort(t)
-	op, err := node.InitHome(node.InitOptions{HomeOptions: node.HomeOptions{Home: home, Moniker: "v0",
-		Ports: node.Ports{P2P: freePort(t), RPC: rpcPort, Prometheus: freePort(t)}, TimeoutCommit: commit},
-		ChainID: chainID, Devnet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// CometBFT registers Prometheus collectors globally: a second node in
-	// the same process (benchmarks run their function more than once)
-	// would panic, and the test has no use for metrics.
-	ccfg, err := node.LoadCometConfig(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccfg.Instrumentation.Prometheus = false
-	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), ccfg)
-	gfile := filepath.Join(home, "config", "genesis.json")
-	doc, err := cmttypes.GenesisDocFromFile(gfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g app.Genesis
-	if err := json.Unmarshal(doc.AppState, &g); err != nil {
-		t.Fatal(err)
-	}
-	g.Params.EpochBlocks = epochBlocks
-	g.Params.HotspotAddFeeDC, g.Params.AssertLocationFeeDC = 0, 0
-	g.PriceUUSD = 1_000_000
-	if doc.AppState, err = json.Marshal(g); err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.SaveAs(gfile); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(node.Config{Home: home, PriceUUSD: 1_000_000}, logging.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("chain node: %v", err)
-		}
-	})
-	c, err := client.New(fmt.Sprintf("http://127.0.0.1:%d", rpcPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitHeight(t, c, 2)
-	return c, op
-}
-
-func waitHeight(t testing.TB, c *client.Client, h int64) int64 {
-	t.Helper()
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		b, err := c.LatestBlock(context.Background())
-		if err == nil && b.Height >= h {
-			return b.Height
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chain did not reach height %d: %v", h, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+const region = hexproofv1.Region_REGION_EU868
 
 func key(t *testing.T, name string) *identity.Key {
 	var seed [32]byte
@@ -250,7 +144,7 @@ func waitDone(t *testing.T, o *oracle, n int) {
 }
 
 func TestIngestToChainToIndex(t *testing.T) {
-	c, op := startChain(t, 150*time.Millisecond)
+	c, op, _ := devchain.Start(t, 150*time.Millisecond)
 	ctx := context.Background()
 	a, b, cc := key(t, "hotspot-a"), key(t, "hotspot-b"), key(t, "hotspot-c")
 	oracleKeys := []*identity.Key{key(t, "oracle-1"), key(t, "oracle-2")}
@@ -262,7 +156,7 @@ func TestIngestToChainToIndex(t *testing.T) {
 		txs = append(txs, &hexproofv1.Transfer{To: ok.PublicKey(), Amount: 1_000_000})
 	}
 	for i, k := range []*identity.Key{a, b, cc} {
-		add, err := client.SignHotspotAdd(k, chainID, op.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_FULL)
+		add, err := client.SignHotspotAdd(k, devchain.ChainID, op.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_FULL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,15 +186,15 @@ func TestIngestToChainToIndex(t *testing.T) {
 	beaconRound(t, c, both, a, b, cc)
 	waitDone(t, o1, 1)
 	waitDone(t, o2, 1)
-	waitHeight(t, c, 0)
+	devchain.WaitHeight(t, c, 0)
 	beaconRound(t, c, both, b, a)
 	waitDone(t, o1, 2)
 	waitDone(t, o2, 2)
 
 	// Let the epoch holding the receipts end, then index everything.
-	head := waitHeight(t, c, 0)
-	end := (head/epochBlocks + 1) * epochBlocks
-	waitHeight(t, c, end)
+	head := devchain.WaitHeight(t, c, 0)
+	end := (head/devchain.EpochBlocks + 1) * devchain.EpochBlocks
+	devchain.WaitHeight(t, c, end)
 	url, _ := testsvc.Postgres(t)
 	pool, err := store.Open(ctx, url)
 	if err != nil {
@@ -388,7 +282,7 @@ func TestIngestToChainToIndex(t *testing.T) {
 	}
 
 	// Rewards of the epoch that holds the valid receipt equal the chain's.
-	epoch, ended, err := src.EpochEndedAt(ctx, ((beacons[1].h-1)/epochBlocks+1)*epochBlocks)
+	epoch, ended, err := src.EpochEndedAt(ctx, ((beacons[1].h-1)/devchain.EpochBlocks+1)*devchain.EpochBlocks)
 	if err != nil || !ended {
 		t.Fatalf("no epoch ended after the receipt at %d: %v", beacons[1].h, err)
 	}
