@@ -331,7 +331,9 @@ func (c *Client) OUIs(ctx context.Context) ([]routing.OUI, error) {
 	return out, nil
 }
 
-// CurrentEpoch is the epoch of the chain head (vouchers.Chain).
+// CurrentEpoch is the epoch of the chain head (vouchers.Chain), numbered
+// like the chain does: epoch e holds heights (e-1)*epoch_blocks+1 ..
+// e*epoch_blocks, so the first epoch is 1.
 func (c *Client) CurrentEpoch(ctx context.Context) (uint64, error) {
 	p, err := c.ChainParams(ctx)
 	if err != nil {
@@ -344,7 +346,10 @@ func (c *Client) CurrentEpoch(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return h.Height / p.EpochBlocks, nil
+	if h.Height == 0 {
+		return 0, nil
+	}
+	return (h.Height-1)/p.EpochBlocks + 1, nil
 }
 
 // Nonce returns an account's next nonce (0 for an unknown account).
