@@ -19,7 +19,8 @@ import (
 // These benchmarks run the real binary against a private Mosquitto with
 // 100 simulated gateways on loopback; they take tens of seconds, so they
 // run only with HEXPROOF_BENCH=1 (make bench). FB_BENCH_SECONDS sets the
-// send time per load (default 5), FB_BENCH_ARGS adds bridge flags.
+// send time per load (default 5), FB_BENCH_RATES the loads, FB_BENCH_ARGS
+// adds bridge flags, FB_BENCH_BIN runs a prebuilt binary instead.
 
 func benchEnabled(b *testing.B) {
 	if os.Getenv("HEXPROOF_BENCH") != "1" {
@@ -135,7 +136,10 @@ func (f *fleet) send(rate int, d time.Duration) (int, time.Duration) {
 
 func BenchmarkUplinksUDPToMQTT(b *testing.B) {
 	benchEnabled(b)
-	bin := buildBinary(b, true)
+	bin := os.Getenv("FB_BENCH_BIN") // a prebuilt binary, to compare versions
+	if bin == "" {
+		bin = buildBinary(b, true)
+	}
 	seconds := 5.0
 	if s, err := strconv.ParseFloat(os.Getenv("FB_BENCH_SECONDS"), 64); err == nil && s > 0 {
 		seconds = s
