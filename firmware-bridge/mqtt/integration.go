@@ -255,10 +255,10 @@ func (c *conn) options() *paho.ClientOptions {
 	if c.idx == 0 {
 		if it.cfg.WillGatewayID != "" {
 			w := it.stateMessage(it.cfg.WillGatewayID, it.Topic(it.cfg.WillGatewayID, "state", "conn"), false)
-			o.SetBinaryWill(w.topic, w.payload, 1, true)
+			o.SetBinaryWill(w.topic, w.payload, 1, w.retained)
 		} else {
 			w := it.stateMessage("", it.bridgeStateTopic(), false)
-			o.SetBinaryWill(w.topic, w.payload, 1, true)
+			o.SetBinaryWill(w.topic, w.payload, 1, w.retained)
 		}
 	}
 	return o
@@ -320,7 +320,7 @@ func (c *conn) run(ctx context.Context) {
 			if c.idx == 0 && it.cfg.WillGatewayID == "" {
 				// The bridge itself goes offline, cleanly (the will is not sent).
 				w := it.stateMessage("", it.bridgeStateTopic(), false)
-				t := c.client.Publish(w.topic, 1, true, w.payload)
+				t := c.client.Publish(w.topic, 1, w.retained, w.payload)
 				t.WaitTimeout(time.Second)
 			}
 			c.client.Disconnect(250)
