@@ -99,7 +99,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	oracle, oracleAddr := hotspottest.NewOracle(t, "")
 	key, _ := identity.NewKey(nil)
 	hash := bytes.Repeat([]byte{0x5a}, 32)
-	chain := &fakeChain{height: beaconHeight(key.PublicKey()), hash: hash, ouis: []routing.OUI{{OUI: 1, Config: &hexproofv1.OuiConfig{
+	chain := &fakeChain{epoch: 1, height: beaconHeight(key.PublicKey()), hash: hash, ouis: []routing.OUI{{OUI: 1, Config: &hexproofv1.OuiConfig{
 		DevaddrRanges: []*hexproofv1.DevAddrRange{{Start: 0x26000000, End: 0x26ffffff}},
 		Routers:       []*hexproofv1.RouterEndpoint{{Endpoint: routerAddr, PublicKey: router.Key.PublicKey()}},
 	}}}}
@@ -111,7 +111,7 @@ func TestAgentEndToEnd(t *testing.T) {
 		Key: key, Version: "test", DataDir: t.TempDir(),
 		Bridge:  bridgemqtt.Config{Broker: broker, TopicPrefix: prefix, GatewayID: gatewayID},
 		Oracles: []string{oracleAddr}, PocPoll: 50 * time.Millisecond, BeaconRetry: 100 * time.Millisecond,
-		InfoRefresh: 100 * time.Millisecond, DownlinkAckTimeout: 3 * time.Second,
+		InfoRefresh: 100 * time.Millisecond, DownlinkAckTimeout: 3 * time.Second, ClaimInterval: 50 * time.Millisecond,
 	}, logging.Discard(), chain, statusLn)
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +228,8 @@ func TestAgentEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("vouchers are verified and stored", func(t *testing.T) {
-		v := &hexproofv1.Voucher{ChainId: testChainID, Oui: 1, Router: router.Key.PublicKey(), Hotspot: key.PublicKey(), Epoch: 0, Dc: 12, Packets: 3}
+	t.Run("vouchers are verified, stored and claimed after their epoch", func(t *testing.T) {
+		v := &hexproofv1.Voucher{ChainId: testChainID, Oui: 1, Router: router.Key.PublicKey(), Hotspot: key.PublicKey(), Epoch: 1, Dc: 12, Packets: 3}
 		router.Key.SignMessage(identity.DomainVoucher, v)
 		forged := proto.Clone(v).(*hexproofv1.Voucher)
 		forged.Dc = 1000
@@ -238,6 +238,18 @@ func TestAgentEndToEnd(t *testing.T) {
 		waitUntil(t, "voucher stored", 5*time.Second, func() bool { return a.Status().Queues.Vouchers == 1 })
 		if got := a.vouch.List()[0].GetDc(); got != 12 {
 			t.Fatalf("stored voucher dc %d", got)
+		}
+		chain.mu.Lock()
+		if len(chain.claims) != 0 {
+			t.Fatal("voucher claimed while its epoch is running")
+		}
+		chain.epoch = 2
+		chain.mu.Unlock()
+		waitUntil(t, "voucher claimed", 5*time.Second, func() bool { return a.Status().Queues.Vouchers == 0 })
+		chain.mu.Lock()
+		defer chain.mu.Unlock()
+		if len(chain.claims) != 1 || !proto.Equal(chain.claims[0], v) {
+			t.Fatalf("claims %v", chain.claims)
 		}
 	})
 

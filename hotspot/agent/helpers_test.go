@@ -21,6 +21,7 @@ type fakeChain struct {
 	height uint64
 	hash   []byte
 	ouis   []routing.OUI
+	epoch  uint64
 	claims []*hexproofv1.Voucher
 }
 
@@ -38,7 +39,11 @@ func (f *fakeChain) OUIs(context.Context) ([]routing.OUI, error) {
 	defer f.mu.Unlock()
 	return f.ouis, nil
 }
-func (f *fakeChain) CurrentEpoch(context.Context) (uint64, error) { return 0, nil }
+func (f *fakeChain) CurrentEpoch(context.Context) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.epoch, nil
+}
 func (f *fakeChain) ClaimVoucher(_ context.Context, v *hexproofv1.Voucher) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
