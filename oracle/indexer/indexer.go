@@ -336,7 +336,7 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(context.Background())
+	defer func() { _ = tx.Rollback(context.Background()) }() // no-op after Commit
 	// The cursor commits with the rows, so a commit lost in a PostgreSQL
 	// crash loses both and the blocks are indexed again: no gap, no
 	// duplicate, without waiting for each commit's WAL flush.
