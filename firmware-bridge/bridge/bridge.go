@@ -49,6 +49,7 @@ type Bridge struct {
 	in, out [6]prometheus.Counter
 	reg     registry
 	down    scheduler
+	stats   statsBook
 	limit   logLimiter
 }
 
@@ -253,6 +254,7 @@ func (b *Bridge) publishAck(d *downlink) {
 		items[i] = &gw.DownlinkTxAckItem{Status: s}
 		if s != gw.TxAckStatus_IGNORED {
 			b.m.AckStatus.WithLabelValues(s.String()).Inc()
+			b.stats.tx(d.eui, d.frame.Items[i], s)
 		}
 	}
 	b.pub.PublishEvent(d.id, "ack", &gw.DownlinkTxAck{

@@ -482,3 +482,34 @@ func TestIPv6Socket(t *testing.T) {
 		t.Fatalf("ack %v", ack)
 	}
 }
+
+// Stats events carry the bridge's own per-frequency, per-modulation and
+// per-status counts since the previous stat, like ChirpStack's bridge.
+func TestStatsCounters(t *testing.T) {
+	h := start(t, Config{}, nil)
+	g := online(t, h, 0x57, 2)
+	up1 := testkit.Uplink([]byte{0xe0, 1}, 1)
+	up2 := testkit.Uplink([]byte{0xe0, 2}, 2)
+	up3 := testkit.Uplink([]byte{0xe0, 3}, 3)
+	up3.Freq = 868.3
+	g.ExpectAck(gwmp.TypePushAck, g.Push(gwmp.PushDataPayload{RXPK: []gwmp.RXPK{up1, up2, up3}}))
+	h.b.HandleDownlink(downlinkFrame(g.EUI.String(), 1, 2))
+	g.TxAck(g.ExpectPullResp().Token, "TOO_LATE", "")
+	g.TxAck(g.ExpectPullResp().Token, "", "")
+	h.rec.next(t, "ack")
+
+	g.ExpectAck(gwmp.TypePushAck, g.Push(gwmp.PushDataPayload{Stat: &gwmp.Stat{RXNb: 3}}))
+	st := h.rec.next(t, "stats").msg.(*gw.GatewayStats)
+	if st.RxPacketsPerFrequency[868100000] != 2 || st.RxPacketsPerFrequency[868300000] != 1 || len(st.RxPacketsPerModulation) != 1 ||
+		st.RxPacketsPerModulation[0].Count != 3 || st.RxPacketsPerModulation[0].Modulation.GetLora().GetSpreadingFactor() != 7 {
+		t.Fatalf("rx counters %v", st)
+	}
+	if st.TxPacketsPerStatus["TOO_LATE"] != 1 || st.TxPacketsPerStatus["OK"] != 1 || st.TxPacketsPerFrequency[869525000] != 1 ||
+		len(st.TxPacketsPerModulation) != 1 || st.TxPacketsPerModulation[0].Modulation.GetLora().GetSpreadingFactor() != 9 {
+		t.Fatalf("tx counters %v", st)
+	}
+	g.ExpectAck(gwmp.TypePushAck, g.Push(gwmp.PushDataPayload{Stat: &gwmp.Stat{}}))
+	if st := h.rec.next(t, "stats").msg.(*gw.GatewayStats); len(st.RxPacketsPerFrequency) != 0 || len(st.TxPacketsPerStatus) != 0 {
+		t.Fatalf("counters not reset: %v", st)
+	}
+}

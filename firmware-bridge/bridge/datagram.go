@@ -212,12 +212,15 @@ func (b *Bridge) processPushData(p *gwmp.PushData) {
 			b.logLimited("rxpk_invalid", "rxpk not forwarded", "gateway_id", id, "err", err)
 			continue
 		}
+		b.stats.rx(p.GatewayID, frames[0].TxInfo.Frequency, frames[0].TxInfo.Modulation)
 		for _, f := range frames {
 			b.pub.PublishEvent(id, "up", f)
 		}
 	}
 	if st := p.Payload.Stat; st != nil {
-		b.pub.PublishEvent(id, "stats", convert.GatewayStats(id, st))
+		gs := convert.GatewayStats(id, st)
+		b.stats.fill(p.GatewayID, gs)
+		b.pub.PublishEvent(id, "stats", gs)
 	}
 }
 
