@@ -182,11 +182,14 @@ func (b *Bridge) process(it *item) {
 	case gwmp.TypePullData:
 		p := &it.pull
 		id, isNew, moved := b.reg.pull(p.GatewayID, it.d.addr, p.Version, time.Now())
-		if isNew {
+		switch {
+		case id == "":
+			b.logLimited("registry_full", "gateway not registered: too many gateways", "gateway_id", p.GatewayID.String(), "max", maxGateways)
+		case isNew:
 			b.m.Gateways.Inc()
 			b.log.Info("gateway online", "gateway_id", id, "addr", it.d.addr.String(), "protocol_version", p.Version)
 			b.pub.SetGatewayState(id, true)
-		} else if moved {
+		case moved:
 			b.log.Info("gateway address changed", "gateway_id", id, "addr", it.d.addr.String())
 		}
 	case gwmp.TypeTxAck:

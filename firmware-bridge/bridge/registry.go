@@ -22,13 +22,21 @@ type registry struct {
 	gws map[gwmp.EUI64]*gateway
 }
 
+// maxGateways bounds the registry, so that PULL_DATA with made-up gateway
+// ids cannot grow memory without end.
+const maxGateways = 10000
+
 // pull records a PULL_DATA; isNew is true when the gateway just came
-// online, moved when its address changed.
+// online, moved when its address changed; id is "" when the registry is
+// full.
 func (r *registry) pull(eui gwmp.EUI64, addr netip.AddrPort, version uint8, now time.Time) (id string, isNew, moved bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g, ok := r.gws[eui]
 	if !ok {
+		if len(r.gws) >= maxGateways {
+			return "", false, false
+		}
 		g = &gateway{id: eui.String()}
 		r.gws[eui] = g
 	}
