@@ -335,7 +335,12 @@ func (c *conn) run(ctx context.Context) {
 // onConnect subscribes to commands and (re)publishes states.
 func (c *conn) onConnect(reconnect bool) {
 	it := c.it
+	// With a known single gateway, subscribe to its topic only: brokers
+	// with per-gateway ACLs (as ChirpStack setups use) refuse wildcards.
 	topic := it.cfg.TopicPrefix + "gateway/+/command/down"
+	if it.cfg.WillGatewayID != "" {
+		topic = it.Topic(it.cfg.WillGatewayID, "command", "down")
+	}
 	tok := c.client.Subscribe(topic, it.cfg.QoS, c.onCommand)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		it.log.Error("mqtt subscribe", "topic", topic, "err", tok.Error())
