@@ -100,21 +100,37 @@ func startBinary(tb testing.TB, bin string, udpPort, metricsPort int, args ...st
 	return nil
 }
 
-// The real binary, killed without a chance to say goodbye, leaves its last
-// will: the gateway's retained OFFLINE state.
-func TestLastWill(t *testing.T) {
+// The real binary serving one gateway (--gateway-id): it takes that
+// gateway's commands, and killed without a chance to say goodbye, it
+// leaves its last will: the gateway's retained OFFLINE state.
+func TestSingleGatewayAndLastWill(t *testing.T) {
 	broker := testkit.StartBroker(t, "")
 	bin := buildBinary(t, false)
 	const gid = "0102030405060708"
 	cmd := startBinary(t, bin, freePort(t, "udp"), freePort(t, "tcp"), "--mqtt-server", broker.URL(), "--gateway-id", gid, "--topic-prefix", "will/")
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
 
 	sub := paho.NewClient(paho.NewClientOptions().AddBroker(broker.URL()).SetClientID("will-check"))
 	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
 	defer sub.Disconnect(100)
+	acks := make(chan paho.Message, 1)
+	sub.Subscribe("will/gateway/"+gid+"/event/ack", 1, func(_ paho.Client, m paho.Message) { acks <- m }).Wait()
+	down, _ := proto.Marshal(&gw.DownlinkFrame{DownlinkId: 77, Items: []*gw.DownlinkFrameItem{{PhyPayload: []byte{1}}}})
+	sub.Publish("will/gateway/"+gid+"/command/down", 1, false, down).Wait()
+	select {
+	case m := <-acks:
+		// The gateway never sent PULL_DATA: no downlink path.
+		var ack gw.DownlinkTxAck
+		if err := proto.Unmarshal(m.Payload(), &ack); err != nil || ack.DownlinkId != 77 || ack.Items[0].Status != gw.TxAckStatus_INTERNAL_ERROR {
+			t.Fatalf("ack %v %v", &ack, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("command not taken")
+	}
+
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
 	got := make(chan paho.Message, 1)
 	sub.Subscribe("will/gateway/"+gid+"/state/conn", 1, func(_ paho.Client, m paho.Message) { got <- m })
 	select {
