@@ -139,14 +139,8 @@ func (a *App) query(l ledger, path string, q url.Values) (any, error) {
 		}
 		lo, hi := h3DescendantRange(cell)
 		out := []client.Hotspot{}
-		l.w.Iterate([]byte("hscell/"), func(k, _ []byte) bool {
+		a.store.IterateRange(cat("hscell/", be64(lo)), cat("hscell/", be64(hi+1)), func(k, _ []byte) bool {
 			c := beUint(k[len("hscell/"):])
-			if c < lo {
-				return true
-			}
-			if c > hi {
-				return false
-			}
 			if p, err := geo.Parent(c, geo.Resolution(cell)); err == nil && p == cell {
 				a, _ := identity.AddressFromBytes(k[len(k)-32:])
 				if hs, ok := l.hotspot(a); ok {

@@ -26,7 +26,7 @@ import (
 
 // Load shape of the network benchmark.
 const (
-	benchClusters   = 24 // 15 hotspots each: one beaconer + 14 witnesses per receipt
+	benchClusters   = 48 // 15 hotspots each: one beaconer + 14 witnesses per receipt
 	benchSubmitters = 8
 	benchRounds     = 40 // receipts per hotspot
 	benchWarmup     = 5 * time.Second

@@ -239,7 +239,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	// SIGKILL one validator, keep going, restart it: it catches up.
 	procs[3].kill()
 	killedAt, _ := appInfo(t, clients[0])
-	waitHeight(t, clients[0], killedAt+8, 30*time.Second)
+	waitHeight(t, clients[0], killedAt+5, 30*time.Second)
 	procs[3] = startNode(t, bin, nodes[3].Home)
 	head, _ := appInfo(t, clients[0])
 	waitHeight(t, clients[3], head, 60*time.Second)

@@ -121,6 +121,21 @@ func (s *Store) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	}
 }
 
+// IterateRange calls fn for the committed keys in [start, end) in order
+// until fn returns false.
+func (s *Store) IterateRange(start, end []byte, fn func(key, value []byte) bool) {
+	it, err := s.db.Iterator(stateKey(start), stateKey(end))
+	if err != nil {
+		panic(fmt.Sprintf("state: iterate %q..%q: %v", start, end, err))
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !fn(it.Key()[len(statePrefix):], it.Value()) {
+			return
+		}
+	}
+}
+
 func prefixEnd(p []byte) []byte {
 	end := slices.Clone(p)
 	for i := len(end) - 1; i >= 0; i-- {
