@@ -37,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"init", "create a node home (a new single-validator network, or join one with --genesis)", runInit},
 		{"testnet", "create a local multi-validator network on 127.0.0.1", runTestnet},
+		{"genesis", "build a multi-validator genesis: show-validator, add-validator, add-account", runGenesis},
 		{"start", "run a node (CometBFT + the Hexproof application)", runStart},
 		{"keys", "account keys: create, list, show", runKeys},
 		{"tx", "sign and broadcast a transaction", runTx},

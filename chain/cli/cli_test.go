@@ -19,7 +19,7 @@ func run(t *testing.T, env map[string]string, args ...string) (string, error) {
 
 func TestHelpEverywhere(t *testing.T) {
 	cmds := [][]string{{"--help"}, {"init", "--help"}, {"testnet", "--help"}, {"start", "--help"}, {"keys", "--help"},
-		{"keys", "create", "--help"}, {"keys", "list", "--help"}, {"keys", "show", "--help"}, {"tx", "--help"}, {"query", "--help"}, {"status", "--help"}}
+		{"genesis", "--help"}, {"genesis", "add-validator", "--help"}, {"keys", "create", "--help"}, {"keys", "list", "--help"}, {"keys", "show", "--help"}, {"tx", "--help"}, {"query", "--help"}, {"status", "--help"}}
 	for _, k := range txKinds() {
 		cmds = append(cmds, []string{"tx", k.name, "--help"})
 	}

@@ -17,6 +17,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/hexproof/hexproof/chain/app"
+	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/logging"
 )
 
@@ -130,5 +131,44 @@ func TestHTTPPrice(t *testing.T) {
 	status, body = http.StatusOK, `{"price_uusd": 0}`
 	if err := p.poll(context.Background()); err == nil {
 		t.Fatal("price 0 accepted")
+	}
+}
+
+func TestGenesisEditing(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	if _, err := InitHome(InitOptions{HomeOptions: HomeOptions{Home: a, Moniker: "a"}, ChainID: "net-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := InitHome(InitOptions{HomeOptions: HomeOptions{Home: b, Moniker: "b"}, ChainID: "net-1"}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ValidatorKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reward, _ := identity.NewKey(nil)
+	if err := AddGenesisValidator(a, pub, 5, "b", reward.Address()); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddGenesisValidator(a, pub, 5, "b", reward.Address()); err == nil {
+		t.Fatal("validator added twice")
+	}
+	if err := AddGenesisAccount(a, reward.Address(), 7, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddGenesisAccount(a, reward.Address(), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cmttypes.GenesisDocFromFile(genesisPath(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := app.ParseGenesis(doc.AppState)
+	if len(doc.Validators) != 2 || len(g.Validators) != 2 || g.Validators[1].RewardAccount != reward.Address() {
+		t.Fatalf("validators: %d comet, %+v app", len(doc.Validators), g.Validators)
+	}
+	last := g.Allocations[len(g.Allocations)-1]
+	if last.Address != reward.Address() || last.BalanceUHXP != 8 || last.DC != 3 {
+		t.Fatalf("allocation %+v", last)
 	}
 }
