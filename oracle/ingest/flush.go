@@ -68,9 +68,28 @@ func (s *Service) Flush(ctx context.Context) error {
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("ready beacons: %w", err)
 	}
-	for _, r := range todo {
-		if err := s.submit(ctx, r.payload, r.hotspot, r.report, r.attempts, now); err != nil {
+	if len(todo) > 0 {
+		payloads := make([][]byte, len(todo))
+		for i, r := range todo {
+			payloads[i] = r.payload
+		}
+		witnesses, err := s.witnesses(ctx, payloads)
+		if err != nil {
 			return err
+		}
+		// Outcomes are recorded together at the end: if the oracle dies in
+		// between, the receipts are submitted again and the chain answers
+		// "already recorded", which counts as done.
+		batch := &pgx.Batch{}
+		for _, r := range todo {
+			rc, err := s.buildReceipt(r.hotspot, r.report, witnesses[string(r.payload)])
+			if err != nil {
+				return err
+			}
+			s.submit(ctx, batch, r.payload, rc, r.attempts, now)
+		}
+		if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() }); err != nil {
+			return fmt.Errorf("record submissions: %w", err)
 		}
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM ingest_beacons WHERE state IN ($1, $2, $3) AND done_at < $4`,
@@ -92,27 +111,58 @@ func (s *Service) Receipt(ctx context.Context, payload []byte) (*hexproofv1.PocR
 	if err := s.pool.QueryRow(ctx, `SELECT hotspot, report FROM ingest_beacons WHERE payload = $1`, payload).Scan(&beaconer, &report); err != nil {
 		return nil, fmt.Errorf("read beacon: %w", err)
 	}
-	return s.receipt(ctx, payload, beaconer, report)
+	ws, err := s.witnesses(ctx, [][]byte{payload})
+	if err != nil {
+		return nil, err
+	}
+	return s.buildReceipt(beaconer, report, ws[string(payload)])
 }
 
-func (s *Service) receipt(ctx context.Context, payload, beaconer, report []byte) (*hexproofv1.PocReceipt, error) {
+type queuedWitness struct {
+	hotspot, report []byte
+}
+
+// witnesses reads the queued witness reports of the given beacons, each
+// list in arrival order.
+func (s *Service) witnesses(ctx context.Context, payloads [][]byte) (map[string][]queuedWitness, error) {
+	rs, err := s.pool.Query(ctx, `SELECT payload, hotspot, report FROM ingest_witnesses WHERE payload = ANY($1)
+		ORDER BY payload, received_at, hotspot`, payloads)
+	if err != nil {
+		return nil, fmt.Errorf("read witnesses: %w", err)
+	}
+	defer rs.Close()
+	out := map[string][]queuedWitness{}
+	for rs.Next() {
+		var p []byte
+		var w queuedWitness
+		if err := rs.Scan(&p, &w.hotspot, &w.report); err != nil {
+			return nil, fmt.Errorf("read witnesses: %w", err)
+		}
+		out[string(p)] = append(out[string(p)], w)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read witnesses: %w", err)
+	}
+	return out, nil
+}
+
+// buildReceipt is the beacon with up to MaxWitnesses of its witnesses (never
+// the beaconer itself).
+func (s *Service) buildReceipt(beaconer, report []byte, ws []queuedWitness) (*hexproofv1.PocReceipt, error) {
 	var bc hexproofv1.BeaconReport
 	if err := proto.Unmarshal(report, &bc); err != nil {
 		return nil, fmt.Errorf("decode queued beacon: %w", err)
 	}
-	rs, err := s.pool.Query(ctx, `SELECT report FROM ingest_witnesses WHERE payload = $1 AND hotspot <> $2
-		ORDER BY received_at, hotspot LIMIT $3`, payload, beaconer, s.cfg.MaxWitnesses)
-	if err != nil {
-		return nil, fmt.Errorf("read witnesses: %w", err)
-	}
-	raws, err := pgx.CollectRows(rs, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("read witnesses: %w", err)
-	}
 	rc := &hexproofv1.PocReceipt{Beacon: &bc}
-	for _, raw := range raws {
+	for _, q := range ws {
+		if len(rc.Witnesses) == s.cfg.MaxWitnesses {
+			break
+		}
+		if string(q.hotspot) == string(beaconer) {
+			continue
+		}
 		var w hexproofv1.WitnessReport
-		if err := proto.Unmarshal(raw, &w); err != nil {
+		if err := proto.Unmarshal(q.report, &w); err != nil {
 			return nil, fmt.Errorf("decode queued witness: %w", err)
 		}
 		rc.Witnesses = append(rc.Witnesses, &w)
@@ -120,11 +170,8 @@ func (s *Service) receipt(ctx context.Context, payload, beaconer, report []byte)
 	return rc, nil
 }
 
-func (s *Service) submit(ctx context.Context, payload, beaconer, report []byte, attempts int, now time.Time) error {
-	rc, err := s.receipt(ctx, payload, beaconer, report)
-	if err != nil {
-		return err
-	}
+// submit sends one receipt and queues the update of its beacon's state.
+func (s *Service) submit(ctx context.Context, batch *pgx.Batch, payload []byte, rc *hexproofv1.PocReceipt, attempts int, now time.Time) {
 	sub, err := s.chain.Submit(ctx, rc)
 	switch {
 	case err != nil:
@@ -134,25 +181,21 @@ func (s *Service) submit(ctx context.Context, payload, beaconer, report []byte, 
 			state = stateFailed
 		}
 		s.log.Warn("submit receipt", "beacon", fmt.Sprintf("%x", payload[:8]), "attempts", attempts, "err", err)
-		_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET attempts = $2, last_error = $3, state = $4,
+		batch.Queue(`UPDATE ingest_beacons SET attempts = $2, last_error = $3, state = $4,
 			done_at = CASE WHEN $4 = 'pending' THEN NULL ELSE $5::timestamptz END WHERE payload = $1`,
 			payload, attempts, err.Error(), state, now)
 	case sub.Outcome == Accepted:
-		_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, tx_hash = $3, submitted_at = $4, attempts = attempts + 1 WHERE payload = $1`,
+		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, submitted_at = $4, attempts = attempts + 1 WHERE payload = $1`,
 			payload, stateSubmitted, sub.TxHash, now)
 		s.log.Debug("receipt submitted", "tx", sub.TxHash, "witnesses", len(rc.Witnesses))
 	case sub.Outcome == Duplicate:
-		_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
+		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
 			payload, stateDone, sub.TxHash, "already recorded: "+sub.Log, now)
 	default:
-		_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
+		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
 			payload, stateFailed, sub.TxHash, "rejected: "+sub.Log, now)
 		s.log.Warn("receipt rejected by the chain", "tx", sub.TxHash, "log", sub.Log)
 	}
-	if err != nil {
-		return fmt.Errorf("record submission: %w", err)
-	}
-	return nil
 }
 
 // confirm follows submitted receipts until the chain committed them.
@@ -176,6 +219,7 @@ func (s *Service) confirm(ctx context.Context, now time.Time) error {
 		subs = append(subs, x)
 	}
 	rs.Close()
+	batch := &pgx.Batch{}
 	for _, x := range subs {
 		found, outcome, log, err := s.chain.Included(ctx, x.hash)
 		if err != nil {
@@ -184,18 +228,21 @@ func (s *Service) confirm(ctx context.Context, now time.Time) error {
 		}
 		switch {
 		case !found && now.Sub(x.at) > s.cfg.ResubmitAfter:
-			_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, last_error = 'not committed in time; resubmitting' WHERE payload = $1`, x.payload, statePending)
+			batch.Queue(`UPDATE ingest_beacons SET state = $2, last_error = 'not committed in time; resubmitting' WHERE payload = $1`, x.payload, statePending)
 		case !found:
 		case outcome == Accepted:
-			_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, done_at = $3 WHERE payload = $1`, x.payload, stateDone, now)
+			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3 WHERE payload = $1`, x.payload, stateDone, now)
 		case outcome == Duplicate:
-			_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateDone, now, "already recorded: "+log)
+			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateDone, now, "already recorded: "+log)
 		default:
-			_, err = s.pool.Exec(ctx, `UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateFailed, now, "rejected: "+log)
+			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateFailed, now, "rejected: "+log)
 		}
-		if err != nil {
-			return fmt.Errorf("record confirmation: %w", err)
-		}
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() }); err != nil {
+		return fmt.Errorf("record confirmations: %w", err)
 	}
 	return nil
 }

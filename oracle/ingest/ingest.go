@@ -91,6 +91,9 @@ type Service struct {
 	hashMu sync.Mutex
 	hashes map[int64][]byte
 
+	// inserts feeds the group committer while Run runs.
+	inserts chan *insertReq
+
 	hexproofv1.UnimplementedPocIngestServiceServer
 }
 
@@ -183,6 +186,11 @@ func (s *Service) Run(ctx context.Context, lis net.Listener) error {
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 10))
 	hexproofv1.RegisterPocIngestServiceServer(srv, s)
 	g, gctx := errgroup.WithContext(ctx)
+	s.inserts = make(chan *insertReq, maxGroup)
+	commitCtx, stopCommitter := context.WithCancel(context.Background())
+	committerDone := make(chan struct{})
+	go func() { s.runCommitter(commitCtx); close(committerDone) }()
+	defer func() { stopCommitter(); <-committerDone }()
 	g.Go(func() error {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			return fmt.Errorf("serve ingest gRPC: %w", err)
@@ -295,11 +303,10 @@ func (s *Service) SubmitBeacon(ctx context.Context, req *hexproofv1.SubmitBeacon
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode report: %v", err)
 	}
-	var storedID string
-	err = s.pool.QueryRow(ctx, `INSERT INTO ingest_beacons (payload, id, hotspot, entropy_height, report, received_at)
+	storedID, err := s.insertID(ctx, `INSERT INTO ingest_beacons (payload, id, hotspot, entropy_height, report, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (payload) DO UPDATE SET payload = EXCLUDED.payload
-		RETURNING id`, b.GetPayload(), id, b.GetHotspot(), eh, raw, s.now()).Scan(&storedID)
+		RETURNING id`, b.GetPayload(), id, b.GetHotspot(), eh, raw, s.now())
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "queue beacon: %v", err)
 	}
@@ -345,12 +352,11 @@ func (s *Service) SubmitWitness(ctx context.Context, req *hexproofv1.SubmitWitne
 	}
 	// Insert unless the beacon already has MaxWitnesses; one statement so
 	// concurrent reports can't overshoot by much.
-	var storedID string
-	err = s.pool.QueryRow(ctx, `INSERT INTO ingest_witnesses (payload, hotspot, id, report, received_at)
+	storedID, err := s.insertID(ctx, `INSERT INTO ingest_witnesses (payload, hotspot, id, report, received_at)
 		SELECT $1, $2, $3, $4, $5
 		WHERE (SELECT count(*) FROM ingest_witnesses WHERE payload = $1) < $6
 		ON CONFLICT (payload, hotspot) DO UPDATE SET payload = EXCLUDED.payload
-		RETURNING id`, w.GetPayload(), w.GetHotspot(), id, raw, s.now(), s.cfg.MaxWitnesses).Scan(&storedID)
+		RETURNING id`, w.GetPayload(), w.GetHotspot(), id, raw, s.now(), s.cfg.MaxWitnesses)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var existing string
 		if e := s.pool.QueryRow(ctx, `SELECT id FROM ingest_witnesses WHERE payload = $1 AND hotspot = $2`, w.GetPayload(), w.GetHotspot()).Scan(&existing); e == nil && existing == id {

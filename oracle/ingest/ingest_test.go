@@ -109,7 +109,7 @@ type harness struct {
 	url    string
 }
 
-func key(t *testing.T, i int) *identity.Key {
+func key(t testing.TB, i int) *identity.Key {
 	var seed [32]byte
 	binary.BigEndian.PutUint64(seed[:], uint64(i)+1)
 	k, err := identity.KeyFromSeed(seed[:])
@@ -120,7 +120,12 @@ func key(t *testing.T, i int) *identity.Key {
 }
 
 // start runs a Service over a fresh schema (or dbURL) on 127.0.0.1:0.
-func start(t *testing.T, chain *fakeChain, clk *clock, dbURL string) *harness {
+func start(t testing.TB, chain *fakeChain, clk *clock, dbURL string) *harness {
+	t.Helper()
+	return startWith(t, chain, clk, dbURL, Config{Window: 5 * time.Second, MaxWitnesses: 4, Tick: time.Hour})
+}
+
+func startWith(t testing.TB, chain *fakeChain, clk *clock, dbURL string, cfg Config) *harness {
 	t.Helper()
 	if dbURL == "" {
 		dbURL, _ = testsvc.Postgres(t)
@@ -129,7 +134,7 @@ func start(t *testing.T, chain *fakeChain, clk *clock, dbURL string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := New(Config{Window: 5 * time.Second, MaxWitnesses: 4, Tick: time.Hour}, logging.Discard(), pool, chain, clk.now)
+	svc := New(cfg, logging.Discard(), pool, chain, clk.now)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +157,7 @@ func start(t *testing.T, chain *fakeChain, clk *clock, dbURL string) *harness {
 	return &harness{chain: chain, clk: clk, svc: svc, client: hexproofv1.NewPocIngestServiceClient(conn), url: dbURL}
 }
 
-func (h *harness) beacon(t *testing.T, k *identity.Key, entropyHeight int64, tag byte) *hexproofv1.BeaconReport {
+func (h *harness) beacon(t testing.TB, k *identity.Key, entropyHeight int64, tag byte) *hexproofv1.BeaconReport {
 	t.Helper()
 	payload := make([]byte, PayloadSize)
 	payload[0] = tag
@@ -165,7 +170,7 @@ func (h *harness) beacon(t *testing.T, k *identity.Key, entropyHeight int64, tag
 	return b
 }
 
-func (h *harness) witness(t *testing.T, k *identity.Key, payload []byte, rssi int32) *hexproofv1.WitnessReport {
+func (h *harness) witness(t testing.TB, k *identity.Key, payload []byte, rssi int32) *hexproofv1.WitnessReport {
 	t.Helper()
 	w := &hexproofv1.WitnessReport{Hotspot: k.PublicKey(), Payload: payload, Radio: &hexproofv1.RadioMeta{
 		FrequencyHz: 867_100_000, Datarate: "SF9BW125", RssiDbm: rssi, SnrCb: 50, ReceivedAtMs: uint64(h.clk.now().UnixMilli()), Region: hexproofv1.Region_REGION_EU868}}

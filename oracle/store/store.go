@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,11 @@ func Open(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("database URL %s: %w (use postgres://user:password@host:5432/dbname)", Redact(dbURL), err)
+	}
+	if !strings.Contains(dbURL, "pool_max_conns") {
+		// Ingest acknowledges a report only after its commit; more
+		// connections let PostgreSQL flush many commits together.
+		cfg.MaxConns = 20
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
