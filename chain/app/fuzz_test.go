@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
@@ -16,6 +17,10 @@ func FuzzFinalizeBlock(f *testing.F) {
 	f.Add(alice.tx(f, &hexproofv1.Transfer{To: a.wallet("bob").k.PublicKey(), Amount: 1}), []byte{})
 	f.Add(alice.tx(f, &hexproofv1.BurnForDc{Amount: 100}), []byte{0x0a, 0x02, 0x0a, 0x00})
 	f.Add([]byte{0xff, 0x01}, alice.tx(f, &hexproofv1.PocReceipt{}))
+	f.Add(alice.tx(f, receiptTB(f, 1, testKey(f, "hs-a"), testKey(f, "hs-b"))), alice.tx(f, &hexproofv1.OuiCreate{Config: &hexproofv1.OuiConfig{MaxCopies: 1}}))
+	v := &hexproofv1.Voucher{ChainId: testChain, Oui: 1, Router: testKey(f, "r").PublicKey(), Hotspot: testKey(f, "hs-a").PublicKey(), Epoch: 1, Dc: 5}
+	testKey(f, "r").SignMessage(identity.DomainVoucher, v)
+	f.Add(alice.tx(f, &hexproofv1.VoucherClaim{Voucher: v}), alice.tx(f, &hexproofv1.BurnForDc{Amount: 10, Target: &hexproofv1.BurnForDc_Oui{Oui: 1}}))
 	f.Fuzz(func(t *testing.T, tx1, tx2 []byte) {
 		a.t, b.t = t, t
 		ra := a.block(tx1, tx2)
