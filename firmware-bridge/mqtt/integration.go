@@ -17,6 +17,7 @@ import (
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/firmware-bridge/metrics"
@@ -381,69 +382,82 @@ type pending struct {
 	msg message
 }
 
-// pump publishes from the queue within the in-flight window until the
-// connection is lost (false) or, draining after shutdown, the queue is
-// empty or the drain deadline passed (true). Unacknowledged messages go
+// pump publishes from the queue, keeping at most Inflight publishes
+// unacknowledged, until the connection is lost (false) or, draining after
+// shutdown, the queue is empty (true). Acknowledgements are taken in
+// publish order (the broker acks QoS 1 in order) by the same goroutine, so
+// a message costs no extra hand-off. Whatever is not acknowledged goes
 // back to the front of the queue.
 func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 	it := c.it
-	window := make(chan pending, it.cfg.Inflight)
-	dead := make(chan struct{})
-	var failedMu sync.Mutex
+	ring := make([]pending, it.cfg.Inflight)
+	head, n := 0, 0
 	var failed []message
-	completed := make(chan struct{})
-	go func() {
-		defer close(completed)
-		var deadline <-chan time.Time
-		for p := range window {
-			select {
-			case <-p.tok.Done():
-			case <-dead:
-				if deadline == nil {
-					deadline = time.After(2 * time.Second)
-				}
-				select {
-				case <-p.tok.Done():
-				case <-deadline:
-				}
+	notConnected := false
+	events := map[string]prometheus.Counter{}
+	account := func(p pending, ok bool) {
+		if ok {
+			ctr := events[p.msg.event]
+			if ctr == nil {
+				ctr = it.m.Events.WithLabelValues(p.msg.event)
+				events[p.msg.event] = ctr
 			}
+			ctr.Inc()
+			return
+		}
+		if errors.Is(p.tok.Error(), paho.ErrNotConnected) {
+			notConnected = true
+		}
+		failed = append(failed, p.msg)
+	}
+	pop := func() pending {
+		p := ring[head]
+		ring[head] = pending{}
+		head = (head + 1) % len(ring)
+		n--
+		return p
+	}
+	// reap accounts for the acknowledged publishes at the head.
+	reap := func() {
+		for n > 0 {
+			select {
+			case <-ring[head].tok.Done():
+				p := pop()
+				account(p, p.tok.Error() == nil)
+			default:
+				return
+			}
+		}
+	}
+	batch := make([]message, 0, 256)
+	bi := 0
+	// finish waits for the publishes in flight (briefly, when the
+	// connection is gone) and requeues what did not make it.
+	finish := func(done bool) bool {
+		wait := 2 * time.Second
+		if done {
+			wait = it.cfg.ShutdownTimeout
+		}
+		timeout := time.After(wait)
+		for n > 0 {
+			select {
+			case <-ring[head].tok.Done():
+			case <-timeout:
+			}
+			p := pop()
 			ok := false
 			select {
 			case <-p.tok.Done():
 				ok = p.tok.Error() == nil
 			default:
 			}
-			if ok {
-				it.m.Events.WithLabelValues(p.msg.event).Inc()
-			} else {
-				if errors.Is(p.tok.Error(), paho.ErrNotConnected) {
-					// Make sure the pump stops even if paho's
-					// connection-lost callback is late.
-					select {
-					case c.lost <- struct{}{}:
-					default:
-					}
-				}
-				failedMu.Lock()
-				failed = append(failed, p.msg)
-				failedMu.Unlock()
-			}
+			account(p, ok)
 		}
-	}()
-	finish := func(done bool) bool {
-		close(window)
-		if !done {
-			close(dead)
-		}
-		<-completed
-		if !done || len(failed) > 0 {
-			// Everything not acknowledged goes back, ahead of newer messages.
-			c.q.pushFront(failed)
-		}
-		return done && len(failed) == 0
+		rest := append(failed, batch[bi:]...)
+		c.q.pushFront(rest)
+		return done && len(rest) == 0
 	}
 
-	batch := make([]message, 0, 256)
 	ctxDone := ctx.Done()
 	var drainTimer <-chan time.Time
 	if !drainUntil.IsZero() {
@@ -451,49 +465,52 @@ func (c *conn) pump(ctx context.Context, drainUntil time.Time) bool {
 		drainTimer = time.After(time.Until(drainUntil))
 	}
 	for {
-		batch = c.q.pop(batch[:0], cap(batch))
-		if len(batch) == 0 {
-			if ctxDone == nil {
-				// Draining: wait for the in-flight ones and stop.
-				return finish(true)
-			}
-			select {
-			case <-c.q.notify:
-				continue
-			case <-c.lost:
-				if c.client.IsConnectionOpen() {
-					continue // stale signal from an earlier connection
-				}
-				return finish(false)
-			case <-ctxDone:
-				ctxDone = nil
-				drainTimer = time.After(it.cfg.ShutdownTimeout)
-				continue
-			}
+		reap()
+		if notConnected {
+			return finish(false)
 		}
-		for i, m := range batch {
-			stop := false
+		if bi == len(batch) {
+			batch, bi = c.q.pop(batch[:0], cap(batch)), 0
+		}
+		if bi < len(batch) && n < len(ring) {
 			select {
 			case <-c.lost:
-				stop = !c.client.IsConnectionOpen()
-			case <-drainTimer:
-				stop = true
-			default:
-			}
-			if stop {
-				c.q.pushFront(batch[i:])
-				return finish(false)
-			}
-			tok := c.client.Publish(m.topic, it.cfg.QoS, m.retained, m.payload)
-			select {
-			case window <- pending{tok: tok, msg: m}:
-			case <-c.lost:
-				window <- pending{tok: tok, msg: m} // the completer frees room
 				if !c.client.IsConnectionOpen() {
-					c.q.pushFront(batch[i+1:])
 					return finish(false)
 				}
+			case <-drainTimer:
+				return finish(false)
+			default:
 			}
+			m := batch[bi]
+			bi++
+			ring[(head+n)%len(ring)] = pending{tok: c.client.Publish(m.topic, it.cfg.QoS, m.retained, m.payload), msg: m}
+			n++
+			continue
+		}
+		if bi == len(batch) && ctxDone == nil && n == 0 {
+			return finish(true) // draining, and everything went out
+		}
+		// Nothing to send now (queue empty or window full): wait.
+		var oldest, notify <-chan struct{}
+		if n > 0 {
+			oldest = ring[head].tok.Done()
+		}
+		if bi == len(batch) {
+			notify = c.q.notify
+		}
+		select {
+		case <-oldest:
+		case <-notify:
+		case <-c.lost:
+			if !c.client.IsConnectionOpen() {
+				return finish(false)
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			drainTimer = time.After(it.cfg.ShutdownTimeout)
+		case <-drainTimer:
+			return finish(false)
 		}
 	}
 }
