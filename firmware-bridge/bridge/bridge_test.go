@@ -175,7 +175,7 @@ func TestUplinkDrops(t *testing.T) {
 }
 
 func TestPullDataOnlineAndExpiry(t *testing.T) {
-	h := start(t, Config{GatewayExpiry: 600 * time.Millisecond}, nil)
+	h := start(t, Config{GatewayExpiry: time.Second}, nil)
 	g := testkit.NewGateway(t, h.addr, testkit.EUIFor(3), 2)
 	tok := g.Pull()
 	g.ExpectAck(gwmp.TypePullAck, tok)
@@ -183,8 +183,10 @@ func TestPullDataOnlineAndExpiry(t *testing.T) {
 		t.Fatalf("state %+v", s)
 	}
 	// Keep-alives within the expiry keep it online.
+	var lastPull time.Time
 	for range 5 {
 		time.Sleep(100 * time.Millisecond)
+		lastPull = time.Now()
 		g.ExpectAck(gwmp.TypePullAck, g.Pull())
 	}
 	select {
@@ -195,12 +197,11 @@ func TestPullDataOnlineAndExpiry(t *testing.T) {
 	if _, ok := h.b.GatewayAddr(g.EUI); !ok {
 		t.Fatal("gateway address not known")
 	}
-	start := time.Now()
 	if s := h.rec.nextState(t); s != (state{"0b0b000000000003", false}) {
 		t.Fatalf("state %+v", s)
 	}
-	if time.Since(start) < 400*time.Millisecond {
-		t.Fatal("expired before its time")
+	if d := time.Since(lastPull); d < time.Second {
+		t.Fatalf("expired %s after the last pull_data, before the 1s expiry", d)
 	}
 	if _, ok := h.b.GatewayAddr(g.EUI); ok {
 		t.Fatal("expired gateway still has an address")
@@ -299,12 +300,12 @@ func TestTxAckStatuses(t *testing.T) {
 func TestTxAckTimeout(t *testing.T) {
 	h := start(t, Config{TxAckTimeout: 100 * time.Millisecond}, nil)
 	g := online(t, h, 6, 2)
+	begin := time.Now()
 	h.b.HandleDownlink(downlinkFrame(g.EUI.String(), 9, 2))
 	p := g.ExpectPullResp()
-	begin := time.Now()
 	ack := h.rec.next(t, "ack").msg.(*gw.DownlinkTxAck)
-	if time.Since(begin) < 50*time.Millisecond {
-		t.Fatal("timed out early")
+	if time.Since(begin) < 100*time.Millisecond {
+		t.Fatalf("timed out after %s, before the 100ms timeout", time.Since(begin))
 	}
 	if ack.Items[0].Status != gw.TxAckStatus_INTERNAL_ERROR || ack.Items[1].Status != gw.TxAckStatus_IGNORED {
 		t.Fatalf("ack %v", ack)
