@@ -570,17 +570,17 @@ func (a *Agent) Transmit(ctx context.Context, phy []byte, w *hexproofv1.Downlink
 // site is where the hotspot radiates: the configured override, else the
 // asserted on-chain site.
 func (a *Agent) site() (poc.Site, bool) {
-	if a.cfg.Region != hexproofv1.Region_REGION_UNSPECIFIED {
-		return poc.Site{Region: a.cfg.Region, GainDdbi: a.cfg.GainDdbi}, true
-	}
 	a.smu.Lock()
 	h := a.hotspot
 	a.smu.Unlock()
+	if a.cfg.Region != hexproofv1.Region_REGION_UNSPECIFIED {
+		return poc.Site{Region: a.cfg.Region, GainDdbi: a.cfg.GainDdbi, LastBeaconHeight: h.LastBeaconHeight}, true
+	}
 	r, ok := ParseRegion(h.Region)
 	if !h.Onboarded || h.Location == "" || !ok {
 		return poc.Site{}, false
 	}
-	return poc.Site{Region: r, GainDdbi: h.GainDdbi, DataOnly: h.Mode == "data_only"}, true
+	return poc.Site{Region: r, GainDdbi: h.GainDdbi, DataOnly: h.Mode == "data_only", LastBeaconHeight: h.LastBeaconHeight}, true
 }
 
 // ParseRegion parses "EU868" (or "REGION_EU868").

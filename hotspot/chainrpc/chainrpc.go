@@ -388,6 +388,7 @@ func (c *Client) Hotspot(ctx context.Context, addr identity.Address) (status.Hot
 		GainDdbi   int32            `json:"gain_ddbi"`
 		ElevationM int32            `json:"elevation_m"`
 		Region     string           `json:"region"`
+		LastBeacon int64            `json:"last_beacon_height"`
 	}
 	err := c.Query(ctx, &h, "/hotspot", "address", addr.String())
 	if errors.Is(err, ErrNotFound) {
@@ -400,7 +401,11 @@ func (c *Client) Hotspot(ctx context.Context, addr identity.Address) (status.Hot
 	if loc == "0" {
 		loc = ""
 	}
-	return status.Hotspot{Onboarded: true, Owner: h.Owner.String(), Mode: h.Mode, Location: loc, Region: h.Region, GainDdbi: h.GainDdbi, ElevationM: h.ElevationM}, nil
+	out := status.Hotspot{Onboarded: true, Owner: h.Owner.String(), Mode: h.Mode, Location: loc, Region: h.Region, GainDdbi: h.GainDdbi, ElevationM: h.ElevationM}
+	if h.LastBeacon > 0 {
+		out.LastBeaconHeight = uint64(h.LastBeacon)
+	}
+	return out, nil
 }
 
 // Rewards returns the hotspot's rewards of its last ten epochs, newest first.

@@ -47,6 +47,9 @@ type Site struct {
 	GainDdbi int32
 	// DataOnly hotspots neither beacon nor witness.
 	DataOnly bool
+	// LastBeaconHeight is the entropy height of the last beacon the chain
+	// accepted; it guards the interval when the local state was lost.
+	LastBeaconHeight uint64
 }
 
 // SiteFunc returns the current site; ok is false while it is unknown (not
@@ -249,7 +252,12 @@ func (e *Engine) tick(ctx context.Context) {
 	if time.Now().Before(retryAt) {
 		return
 	}
-	if !Due(e.cfg.Key.PublicKey(), b.Height, p.BeaconIntervalBlocks, st.LastInterval, st.LastEntropyHeight) {
+	last := max(st.LastEntropyHeight, site.LastBeaconHeight)
+	lastIdx := st.LastInterval
+	if p.BeaconIntervalBlocks > 0 && site.LastBeaconHeight > st.LastEntropyHeight {
+		lastIdx = max(lastIdx, site.LastBeaconHeight/p.BeaconIntervalBlocks)
+	}
+	if !Due(e.cfg.Key.PublicKey(), b.Height, p.BeaconIntervalBlocks, lastIdx, last) {
 		return
 	}
 	if err := e.Beacon(ctx, b, site, p.BeaconIntervalBlocks); err != nil && ctx.Err() == nil {

@@ -220,3 +220,26 @@ func TestUntransmittedBeaconIsRetried(t *testing.T) {
 		t.Fatalf("beaconed again after a timeout in the same interval: %d", len(tx.sent))
 	}
 }
+
+func TestChainLastBeaconGuardsLostState(t *testing.T) {
+	key, _ := identity.NewKey(nil)
+	// No local state (a new data directory), but the chain accepted a beacon
+	// with the entropy height just below the slot: no beacon now.
+	h1 := 100 + Slot(key.PublicKey(), 10, 10)
+	ch := &fakeChain{p: Params{BeaconIntervalBlocks: 10}, b: Block{Height: h1, Hash: []byte{1}}}
+	tx := &fakeTx{status: hexproofv1.TxAckStatus_TX_ACK_STATUS_OK}
+	withLast := func() (Site, bool) {
+		return Site{Region: hexproofv1.Region_REGION_EU868, LastBeaconHeight: h1 - 1}, true
+	}
+	e, _ := New(Config{Key: key}, logging.Discard(), ch, withLast, tx, &sink{}, plainEnc)
+	e.tick(context.Background())
+	if len(tx.sent) != 0 {
+		t.Fatal("beaconed one block after the chain's last beacon")
+	}
+	// Two intervals later it is due again.
+	ch.b = Block{Height: 120 + Slot(key.PublicKey(), 12, 10), Hash: []byte{2}}
+	e.tick(context.Background())
+	if len(tx.sent) != 1 {
+		t.Fatalf("%d beacons later on, want 1", len(tx.sent))
+	}
+}

@@ -45,6 +45,9 @@ type Hotspot struct {
 	GainDdbi   int32  `json:"gain_ddbi"`
 	ElevationM int32  `json:"elevation_m"`
 	Onboarded  bool   `json:"onboarded"`
+	// LastBeaconHeight is the entropy height of the last beacon the chain
+	// accepted (0: none).
+	LastBeaconHeight uint64 `json:"last_beacon_height,omitempty"`
 }
 
 // Bridge is the MQTT link's state.
