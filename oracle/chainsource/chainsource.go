@@ -134,7 +134,7 @@ func (s *Source) EpochEndedAt(ctx context.Context, height int64) (uint64, bool, 
 		return 0, false, nil
 	}
 	n := uint64(height) / p.EpochBlocks
-	for _, e := range []uint64{n - 1, n} {
+	for _, e := range []uint64{n, n - 1} { // the chain numbers epoch n as ending at n*epoch_blocks
 		ep, err := s.c.Epoch(ctx, e)
 		if errors.Is(err, client.ErrNotFound) {
 			continue
