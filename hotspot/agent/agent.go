@@ -493,13 +493,17 @@ func (a *Agent) addPending(router string, routerID uint64, result chan *gw.Downl
 	}
 	p := &pendingDownlink{router: router, routerID: routerID, result: result}
 	a.pmu.Lock()
+	defer a.pmu.Unlock()
 	a.pending[id] = p
-	a.pmu.Unlock()
 	p.timer = time.AfterFunc(a.cfg.DownlinkAckTimeout, func() {
 		if a.takePending(id) != p {
 			return
 		}
 		a.ctr.ackTimeouts.Add(1)
+		if p.result != nil {
+			p.result <- nil // Transmit reports the timeout
+			return
+		}
 		if p.router != "" {
 			a.routers().SendTxAck(p.router, &hexproofv1.TxAck{DownlinkId: p.routerID, Status: hexproofv1.TxAckStatus_TX_ACK_STATUS_TIMEOUT})
 		}
@@ -544,22 +548,18 @@ func (a *Agent) Transmit(ctx context.Context, phy []byte, w *hexproofv1.Downlink
 		return 0, err
 	}
 	res := make(chan *gw.DownlinkTxAck, 1)
-	id, p := a.addPending("", 0, res)
+	id, _ := a.addPending("", 0, res)
 	if err := a.bridge.SendDownlink(ctx, &gw.DownlinkFrame{DownlinkId: id, Items: []*gw.DownlinkFrameItem{it}}); err != nil {
 		a.takePending(id)
 		return 0, err
 	}
-	t := time.NewTimer(a.cfg.DownlinkAckTimeout)
-	defer t.Stop()
+	// The bridge's ack, or nil from the pending entry's timer.
 	select {
 	case ack := <-res:
-		s, _ := radio.AckResult(ack)
-		return s, nil
-	case <-t.C:
-		if a.takePending(id) == p {
+		if ack == nil {
 			return hexproofv1.TxAckStatus_TX_ACK_STATUS_TIMEOUT, nil
 		}
-		s, _ := radio.AckResult(<-res)
+		s, _ := radio.AckResult(ack)
 		return s, nil
 	case <-ctx.Done():
 		a.takePending(id)

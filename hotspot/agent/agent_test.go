@@ -280,3 +280,45 @@ func TestAgentEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+func TestBeaconWithoutAckTimesOut(t *testing.T) {
+	broker := testsvc.MQTTURL(t)
+	prefix := testsvc.TopicPrefix(t)
+	// A bridge that takes commands but never acks them.
+	silent := testsvc.MQTTClient(t)
+	got := make(chan struct{}, 4)
+	silent.Subscribe(prefix+"gateway/"+gatewayID+"/command/down", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} }).Wait()
+	oracle, oracleAddr := hotspottest.NewOracle(t, "")
+	key, _ := identity.NewKey(nil)
+	chain := &fakeChain{epoch: 1, height: beaconHeight(key.PublicKey()), hash: bytes.Repeat([]byte{1}, 32)}
+	a, err := New(Config{
+		Key: key, DataDir: t.TempDir(), Bridge: bridgemqtt.Config{Broker: broker, TopicPrefix: prefix, GatewayID: gatewayID},
+		Oracles: []string{oracleAddr}, PocPoll: 50 * time.Millisecond, BeaconRetry: 50 * time.Millisecond,
+		DownlinkAckTimeout: 300 * time.Millisecond,
+	}, logging.Discard(), chain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no beacon on command/down")
+	}
+	waitUntil(t, "beacon timeout recorded", 5*time.Second, func() bool {
+		b := a.Status().PoC.LastBeacon
+		return b != nil && b.Ack == "TIMEOUT"
+	})
+	// The frame may have gone on air: no second beacon in this interval, and
+	// no report for a beacon the gateway never confirmed.
+	time.Sleep(300 * time.Millisecond)
+	if n := len(got); n != 0 {
+		t.Fatalf("%d more beacons after a timeout", n)
+	}
+	if b, _ := oracle.Counts(); b != 0 {
+		t.Fatalf("%d beacon reports without an ack", b)
+	}
+}
