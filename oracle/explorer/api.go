@@ -59,12 +59,17 @@ type Location struct {
 // HotspotDetail is the answer of GET /api/v1/hotspots/{address}.
 type HotspotDetail struct {
 	Hotspot
-	Scale           *float64        `json:"scale"`
-	Beacons         []Beacon        `json:"beacons"`
-	WitnessedBy     []WitnessReport `json:"witnessed_by"`
-	Witnessed       []WitnessReport `json:"witnessed"`
-	Rewards         []EpochReward   `json:"rewards"`
-	LocationHistory []Location      `json:"location_history"`
+	Scale *float64 `json:"scale"`
+	// Heights of its last beacon and last witness report (null: none yet),
+	// and of the last indexed block, so "how long ago" needs no second call.
+	LastBeaconHeight  *int64          `json:"last_beacon_height"`
+	LastWitnessHeight *int64          `json:"last_witness_height"`
+	IndexedHeight     int64           `json:"indexed_height"`
+	Beacons           []Beacon        `json:"beacons"`
+	WitnessedBy       []WitnessReport `json:"witnessed_by"`
+	Witnessed         []WitnessReport `json:"witnessed"`
+	Rewards           []EpochReward   `json:"rewards"`
+	LocationHistory   []Location      `json:"location_history"`
 }
 
 func (s *Server) hotspot(w http.ResponseWriter, r *http.Request) {
@@ -148,6 +153,10 @@ func (s *Server) hotspot(w http.ResponseWriter, r *http.Request) {
 				return l, err
 			})
 		}
+	}
+	if err == nil {
+		err = s.pool.QueryRow(ctx, `SELECT (SELECT max(height) FROM beacons WHERE hotspot = $1), (SELECT max(height) FROM witnesses WHERE hotspot = $1),
+			coalesce((SELECT height FROM indexer_cursor WHERE id = 1), 0)`, addr).Scan(&d.LastBeaconHeight, &d.LastWitnessHeight, &d.IndexedHeight)
 	}
 	if err != nil {
 		s.fail(w, r, err)

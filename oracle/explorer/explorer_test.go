@@ -141,6 +141,9 @@ func TestAPI(t *testing.T) {
 		if sum != most || len(d.Beacons) == 0 {
 			t.Fatalf("rewards sum %d (want %d), %d beacons", sum, most, len(d.Beacons))
 		}
+		if d.LastBeaconHeight == nil || *d.LastBeaconHeight != d.Beacons[0].Height || d.IndexedHeight != int64(n.Counts.Blocks) {
+			t.Fatalf("last beacon %v (newest %d), indexed %d", d.LastBeaconHeight, d.Beacons[0].Height, d.IndexedHeight)
+		}
 		getJSON(t, base+"/api/v1/hotspots/notanaddress", 400, nil)
 		other, _ := chainsim.New(chainsim.Config{Seed: 99, Hotspots: 1})
 		getJSON(t, base+"/api/v1/hotspots/"+other.Hotspots[0].Key.Address().String(), 404, nil)

@@ -189,7 +189,8 @@ async function renderHotspot(addr) {
   const d = await api("hotspots/" + encodeURIComponent(addr));
   const kv = [["owner", d.owner], ["location (H3 res 12)", d.location ?? "not asserted"],
     ["centre", d.lat != null ? d.lat + ", " + d.lng : "-"], ["antenna gain", (d.gain_ddbi / 10) + " dBi"], ["elevation", d.elevation_m + " m"],
-    ["region", d.region], ["mode", d.mode], ["density scale", d.scale ?? "-"], ["added at height", d.added_height]];
+    ["region", d.region], ["mode", d.mode], ["density scale", d.scale ?? "-"], ["added at height", d.added_height],
+    ["last beacon", ago(d.last_beacon_height, d.indexed_height)], ["last witness report", ago(d.last_witness_height, d.indexed_height)]];
   let s = "<h1>Hotspot " + esc(d.address) + "</h1><table class=kv>" + kv.map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(v) + "</td></tr>").join("") + "</table>";
   s += "<h2>Rewards per epoch</h2>" + rewardsChart(d.rewards);
   s += '<table id="rewards-table"><tr><th>epoch</th><th>total</th><th>breakdown</th></tr>' + d.rewards.slice().reverse().map(r =>
@@ -200,6 +201,10 @@ async function renderHotspot(addr) {
   s += "<h2>Whom it witnessed</h2>" + witnessTable(d.witnessed, "beaconer");
   view.innerHTML = s;
   document.body.dataset.ready = "hotspot";
+}
+
+function ago(h, now) {
+  return h == null ? "never" : "height " + h + " (" + (now - h) + " blocks ago)";
 }
 
 function breakdown(detail) {
