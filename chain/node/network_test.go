@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
+
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
@@ -155,7 +157,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	var procs []*proc
 	var clients []*client.Client
 	for _, n := range nodes {
-		procs = append(procs, startNode(t, bin, n.Home))
+		procs = append(procs, startNode(t, bin, n.Home, "--snapshot-interval", "10"))
 		c, err := client.New(n.RPC)
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +242,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	procs[3].kill()
 	killedAt, _ := appInfo(t, clients[0])
 	waitHeight(t, clients[0], killedAt+5, 30*time.Second)
-	procs[3] = startNode(t, bin, nodes[3].Home)
+	procs[3] = startNode(t, bin, nodes[3].Home, "--snapshot-interval", "10")
 	head, _ := appInfo(t, clients[0])
 	waitHeight(t, clients[3], head, 60*time.Second)
 	checkHashes("after kill and restart")
@@ -261,6 +263,48 @@ func TestNetworkFourValidators(t *testing.T) {
 	waitHeight(t, fc, head, 60*time.Second)
 	checkHashes("fresh node replayed from genesis")
 
+	// A node that state-syncs from the validators' snapshots (taken every
+	// 10 heights, last 2 kept) restores the state, checks it against the
+	// trusted app hash, and then follows the chain with the same hashes.
+	synced := filepath.Join(dir, "statesync")
+	out, err = exec.Command(bin, "init", "--home", synced, "--genesis", filepath.Join(nodes[0].Home, "config", "genesis.json"),
+		"--peers", fmt.Sprintf("%s@%s,%s@%s", nodes[0].NodeID, nodes[0].P2P, nodes[1].NodeID, nodes[1].P2P),
+		"--p2p-port", fmt.Sprint(base+43), "--rpc-port", fmt.Sprint(base+44), "--metrics-port", fmt.Sprint(base+45)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("init state-sync node: %v\n%s", err, out)
+	}
+	trustH, _ := appInfo(t, clients[0])
+	trustH -= 2
+	trust, err := clients[0].BlockAt(context.Background(), trustH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg, err := LoadCometConfig(synced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg.StateSync.Enable = true
+	scfg.StateSync.RPCServers = []string{nodes[0].RPC, nodes[1].RPC}
+	scfg.StateSync.TrustHeight = trustH
+	scfg.StateSync.TrustHash = trust.Hash.String()
+	scfg.StateSync.DiscoveryTime = 6 * time.Second
+	cmtcfg.WriteConfigFile(filepath.Join(synced, "config", "config.toml"), scfg)
+	// Make sure a snapshot newer than the trust height exists.
+	waitHeight(t, clients[0], trustH+12, 30*time.Second)
+	procs = append(procs, startNode(t, bin, synced))
+	sc, _ := client.New(fmt.Sprintf("http://127.0.0.1:%d", base+44))
+	clients = append(clients, sc)
+	head, _ = appInfo(t, clients[0])
+	waitHeight(t, sc, head, 60*time.Second)
+	st, err := sc.RPC().Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SyncInfo.EarliestBlockHeight <= 1 {
+		t.Fatalf("state-sync node has blocks from %d: it did not restore a snapshot", st.SyncInfo.EarliestBlockHeight)
+	}
+	checkHashes("state-synced node")
+
 	stopTxs()
 	wg.Wait()
 	if committed == 0 || sent < 20 {
@@ -271,7 +315,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	last, _ := appInfo(t, clients[0])
 	for h := int64(1); h <= last; h++ {
 		var ref []byte
-		for i, c := range clients {
+		for i, c := range clients[:5] {
 			hh := h
 			r, err := c.RPC().Header(context.Background(), &hh)
 			if err != nil {
@@ -289,5 +333,5 @@ func TestNetworkFourValidators(t *testing.T) {
 	if err != nil || p.UpdatedHeight == 0 || len(p.Votes) < 3 {
 		t.Fatalf("price = %+v, %v", p, err)
 	}
-	t.Logf("heights 1..%d identical on 5 nodes; %d txs sent, price %d from %d votes", last, sent, p.PriceUUSD, len(p.Votes))
+	t.Logf("heights 1..%d identical on 5 nodes (+1 state-synced); %d txs sent, price %d from %d votes", last, sent, p.PriceUUSD, len(p.Votes))
 }
