@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -241,6 +242,15 @@ DIR/config/hexproof.toml when it exists).`)
 	}
 	if *appName != "hexproof" && *appName != "kvstore" {
 		return fmt.Errorf("--app %q: want hexproof or kvstore", *appName)
+	}
+	if *priceURL != "" {
+		u, err := url.Parse(*priceURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--price-url %q: want an http(s) URL such as http://127.0.0.1:8080/api/v1/price", *priceURL)
+		}
+	}
+	if *snapInterval < 0 || *snapKeep < 1 {
+		return fmt.Errorf("--snapshot-interval must be >= 0 and --snapshot-keep >= 1")
 	}
 	logger, err := logging.New(env.Stderr, *logFormat, *logLevel)
 	if err != nil {

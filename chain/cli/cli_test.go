@@ -85,3 +85,16 @@ func TestParseInterspersed(t *testing.T) {
 		t.Fatalf("node %q wait %v args %v", *node, *wait, fs.Args())
 	}
 }
+
+func TestStartRefusesBadSettings(t *testing.T) {
+	for _, args := range [][]string{
+		{"start", "--home", t.TempDir(), "--price-url", "localhost:8080"},
+		{"start", "--home", t.TempDir(), "--app", "other"},
+		{"start", "--home", t.TempDir(), "--snapshot-keep", "0"},
+		{"start", "--home", t.TempDir()}, // no config.toml
+	} {
+		if _, err := run(t, nil, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
