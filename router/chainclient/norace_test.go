@@ -1,0 +1,5 @@
+//go:build !race
+
+package chainclient
+
+const raceEnabled = false
