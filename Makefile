@@ -3,7 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 BINARIES := chain hotspot router oracle firmware-bridge devnet
-# Binaries that run on the gateway: pure Go, no cgo, cross-compiled.
+# Binaries that run on the gateway: pure Go, no cgo, cross-compiled, built
+# without gRPC's tracing (about 2 MB less resident memory).
 EDGE_BINARIES := hotspot firmware-bridge
 TEST_TIMEOUT ?= 14m
 FUZZTIME ?= 3s
@@ -95,8 +96,8 @@ soak:
 cross:
 	@mkdir -p $(BIN)/linux-arm64 $(BIN)/linux-armv7
 	@scripts/check-nocgo.sh $(addprefix ./cmd/,$(EDGE_BINARIES))
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux-arm64/ $(addprefix ./cmd/,$(EDGE_BINARIES))
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux-armv7/ $(addprefix ./cmd/,$(EDGE_BINARIES))
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags grpcnotrace -trimpath -ldflags='-s -w' -o $(BIN)/linux-arm64/ $(addprefix ./cmd/,$(EDGE_BINARIES))
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -tags grpcnotrace -trimpath -ldflags='-s -w' -o $(BIN)/linux-armv7/ $(addprefix ./cmd/,$(EDGE_BINARIES))
 	@file $(BIN)/linux-arm64/* $(BIN)/linux-armv7/* 2>/dev/null || ls -l $(BIN)/linux-arm64 $(BIN)/linux-armv7
 
 devnet: build
