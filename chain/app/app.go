@@ -43,7 +43,9 @@ type Config struct {
 	SnapshotKeep int
 }
 
-// App is the Hexproof ABCI application.
+// App is the Hexproof ABCI application. Its methods must not run
+// concurrently: CometBFT's local client (proxy.NewLocalClientCreator)
+// serializes every ABCI call with one mutex, which is how chain/node runs it.
 type App struct {
 	cfg    Config
 	log    *slog.Logger
