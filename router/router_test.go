@@ -551,3 +551,26 @@ func TestSurvivesChainOutage(t *testing.T) {
 		t.Fatalf("stranger during the outage: %v", resp)
 	}
 }
+
+func TestRefusesOtherChain(t *testing.T) {
+	tr, chain, _, _, _ := twoOUIs(t)
+	hk := newKey(t)
+	chain.onboard(hk)
+	st, err := hexproofv1.NewRouterServiceClient(dial(t, tr.Addr().String())).Stream(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(&hexproofv1.StreamRequest{Msg: &hexproofv1.StreamRequest_Init{Init: &hexproofv1.SessionInit{Hotspot: hk.PublicKey(), ChainId: "other-chain"}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !containsAll(resp.GetRefused().GetReason(), "other-chain", testChainID) {
+		t.Fatalf("response %v, want a refusal naming both chains", resp)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("stream ended with %v", err)
+	}
+}
