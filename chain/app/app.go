@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -133,6 +134,11 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.RequestInitChain) (*ab
 			}
 		}
 		vals = append(vals, rec)
+	}
+	for _, gv := range g.Validators {
+		if !slices.ContainsFunc(vals, func(v validatorRec) bool { return bytes.Equal(v.PubKey, gv.PubKey) }) {
+			return nil, fmt.Errorf("genesis app_state.validators lists %s (%s), which is not in the genesis validator set; add it to genesis.json validators or remove it", gv.PubKey, gv.Name)
+		}
 	}
 	setJSON(c, keyValidators, vals)
 	a.chainID = req.ChainId

@@ -2,13 +2,19 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"encoding/json"
 	"testing"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/identity"
+	"github.com/hexproof/hexproof/internal/logging"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
 
@@ -278,5 +284,20 @@ func TestCheckTxFailureKeepsNonce(t *testing.T) {
 	good := alice.tx(t, &hexproofv1.Transfer{To: bob.k.PublicKey(), Amount: 1})
 	if r := n.checkTx(good); r.Code != 0 {
 		t.Fatalf("CheckTx after a refused tx: %d %s", r.Code, r.Log)
+	}
+}
+
+func TestInitChainRejectsUnknownRewardValidator(t *testing.T) {
+	g := testGenesis(t)
+	g.Validators = []GenesisValidator{{PubKey: make(client.HexBytes, 32), Name: "ghost"}}
+	gb, _ := json.Marshal(g)
+	db, err := dbm.NewGoLevelDB("app", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, _ := New(Config{}, logging.Discard(), db, nil)
+	if _, err := a.InitChain(context.Background(), &abcitypes.RequestInitChain{ChainId: testChain, AppStateBytes: gb, InitialHeight: 1}); err == nil {
+		t.Fatal("a reward account for a validator outside the set was accepted")
 	}
 }
