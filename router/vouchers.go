@@ -51,6 +51,11 @@ func (r *Router) flushVouchers() error {
 // signVoucher signs c (a persisted counter) and remembers the voucher to
 // resend it when the hotspot reconnects.
 func (r *Router) signVoucher(chainID string, c dc.Counter) *hexproofv1.Voucher {
+	if c.DC == 0 {
+		// Only free joins so far: the chain pays nothing for it and
+		// refuses to claim it.
+		return nil
+	}
 	v := &hexproofv1.Voucher{
 		ChainId: chainID, Oui: c.OUI, Router: r.key.PublicKey(), Hotspot: append([]byte(nil), c.Hotspot[:]...),
 		Epoch: c.Epoch, Dc: c.DC, Packets: c.Packets,
