@@ -574,3 +574,23 @@ func TestRefusesOtherChain(t *testing.T) {
 		t.Fatalf("stream ended with %v", err)
 	}
 }
+
+func TestFreeJoins(t *testing.T) {
+	routerKey := newKey(t)
+	chain := newMemChain()
+	c := ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, [][2]uint64{{5, 0}})
+	c.FreeJoins = true
+	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 0, Config: c})
+	lns := newTestLNS(t)
+	tr := startRouter(t, testConfig(t, map[uint64]string{1: lns.addr()}), routerKey, chain)
+	hk := newKey(t)
+	chain.onboard(hk)
+	h := connect(t, tr.Addr().String(), hk)
+	h.send(h.uplink(joinFrame(5, 1, 1), -80, 0, 1))
+	h.send(h.uplink(dataFrame(0x48000001, 1, 1), -80, 0, 2))
+	waitCount(t, "no_dc", func() float64 { return tr.dropped("no_dc") }, 1)
+	lns.waitFor("the free join", func() bool { return len(lns.ups) == 1 })
+	if got := lns.uplinks()[0].rxpk.Data[0]; got != 0x00 {
+		t.Fatalf("LNS got MHDR %#x, want the join request", got)
+	}
+}
