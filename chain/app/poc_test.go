@@ -172,6 +172,7 @@ func TestPoCReceipts(t *testing.T) {
 	if rw.Beacons != 1 || rw.Beacon == 0 || rw.Owner != alice.k.Address() {
 		t.Fatalf("b's reward = %+v", rw)
 	}
+	rw0 := rw
 	n.query(client.QueryPath(client.PathRewards, "address", a.Address().String(), "epoch", "1"), &rw)
 	if rw.Witnesses != 1 || rw.Witness == 0 {
 		t.Fatalf("a's reward = %+v", rw)
@@ -193,6 +194,13 @@ func TestPoCReceipts(t *testing.T) {
 	}
 	if oracles != 1 || vals != 4 {
 		t.Fatalf("account rewards %+v", ars)
+	}
+	var why client.Why
+	if code := n.query(client.QueryPath(client.PathWhy, "address", b.Address().String(), "epoch", "1"), &why); code != 0 {
+		t.Fatalf("why query code %d", code)
+	}
+	if why.Reward == nil || why.Reward.Beacon != rw0.Beacon || why.Density == nil || why.Density.Scale == 0 || len(why.Recent) == 0 {
+		t.Fatalf("why = %+v", why)
 	}
 	var ds client.DensityScale
 	if code := n.query(client.QueryPath(client.PathDensity, "cell", client.Cell(cellAt(t, 0, 0)).String()), &ds); code != 0 || ds.Scale == 0 || len(ds.Levels) == 0 {

@@ -309,6 +309,38 @@ func (a *App) query(l ledger, path string, q url.Values) (any, error) {
 		vs := client.VoucherState{OUI: n, Hotspot: hs, Epoch: ep}
 		getJSON(l.w, kVoucher(n, hs, ep), &vs)
 		return vs, nil
+	case client.PathWhy:
+		addr, err := addrArg(q, "address")
+		if err != nil {
+			return nil, err
+		}
+		ep, err := uintArg(q, "epoch")
+		if err != nil {
+			return nil, err
+		}
+		hs, ok := l.hotspot(addr)
+		if !ok {
+			return nil, notFound("hotspot %s does not exist", addr)
+		}
+		why := client.Why{Hotspot: hs}
+		var r client.Reward
+		if getJSON(l.w, kReward(addr, ep), &r) {
+			why.Reward = &r
+		}
+		if hs.Location != 0 {
+			d, err := a.density(l, uint64(hs.Location))
+			if err != nil {
+				return nil, err
+			}
+			ds := d.(client.DensityScale)
+			why.Density = &ds
+		}
+		recent, err := a.query(l, client.PathHotspotPoC, url.Values{"address": {addr.String()}, "limit": {"20"}})
+		if err != nil {
+			return nil, err
+		}
+		why.Recent = recent.(client.HotspotPoC).Entries
+		return why, nil
 	}
 	return nil, notFound("unknown query path %q; see docs/chain-queries.md", path)
 }

@@ -204,7 +204,7 @@ func TestEveryTxAndQueryThroughANode(t *testing.T) {
 	}
 	var any1 any
 	for _, q := range [][]string{{"params"}, {"supply"}, {"validators"}, {"price"}, {"ouis"}, {"density", cell.String()}, {"poc", hs.Address().String()},
-		{"hotspot-rewards", hs.Address().String()}, {"account-rewards", "1"}, {"raw", "/params"}} {
+		{"hotspot-rewards", hs.Address().String()}, {"account-rewards", "1"}, {"why", hs.Address().String(), "1"}, {"raw", "/params"}} {
 		query(&any1, q...)
 	}
 	if _, err := run(t, nil, "query", "epoch", "1", "--node", url); err == nil {

@@ -38,6 +38,7 @@ func queryKinds() []queryKind {
 		{"epoch", client.PathEpoch, []string{"epoch"}, "an ended epoch's emission and pools"},
 		{"account-rewards", client.PathAccountRewards, []string{"epoch"}, "validator and oracle rewards of an epoch"},
 		{"voucher", client.PathVoucher, []string{"oui", "hotspot", "epoch"}, "DC paid to a hotspot for an OUI's vouchers"},
+		{"why", client.PathWhy, []string{"address", "epoch"}, "why a hotspot earned what it did: reward, density, recent PoC"},
 	}
 }
 

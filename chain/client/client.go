@@ -276,6 +276,11 @@ func (c *Client) Voucher(ctx context.Context, oui uint64, hotspot identity.Addre
 	return query[*VoucherState](ctx, c, PathVoucher, "oui", strconv.FormatUint(oui, 10), "hotspot", addrParam(hotspot), "epoch", strconv.FormatUint(epoch, 10))
 }
 
+// Why explains a hotspot's reward of an epoch (see the Why type).
+func (c *Client) Why(ctx context.Context, hotspot identity.Address, epoch uint64) (*Why, error) {
+	return query[*Why](ctx, c, PathWhy, "address", addrParam(hotspot), "epoch", strconv.FormatUint(epoch, 10))
+}
+
 // TxResult is the outcome of a broadcast transaction.
 type TxResult struct {
 	Hash HexBytes `json:"hash"`

@@ -34,6 +34,7 @@ const (
 	PathAccountRewards  = "/rewards/accounts" // epoch -> []AccountReward
 	PathPrice           = "/price"            // -> Price
 	PathVoucher         = "/voucher"          // oui, hotspot, epoch -> VoucherState
+	PathWhy             = "/why"              // address, epoch -> Why
 )
 
 // Query result codes (ResponseQuery.Code).

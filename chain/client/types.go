@@ -360,3 +360,13 @@ type Supply struct {
 	DCIssued   uint64 `json:"dc_issued"`
 	DCBurned   uint64 `json:"dc_burned"`
 }
+
+// Why explains a hotspot's reward in an epoch: the reward with its units
+// and scale, the hex density figures behind the scale (as of now), and the
+// hotspot's recent PoC history with the reason of every invalid report.
+type Why struct {
+	Hotspot Hotspot       `json:"hotspot"`
+	Reward  *Reward       `json:"reward"`  // nil when the epoch paid it nothing
+	Density *DensityScale `json:"density"` // nil when the location is not asserted
+	Recent  []PocEntry    `json:"recent"`
+}
