@@ -330,8 +330,8 @@ func (r *Router) buy(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time
 	cp := dedup.Copy{Hotspot: hotspot, RSSI: radio.GetRssiDbm(), SNR: radio.GetSnrCb(), Tmst: radio.GetTmst()}
 	// Copies that can't be bought nor improve the downlink are dropped
 	// before the (costly) signature check: they change nothing.
-	if !r.dedup.Matters(key, cp, maxCopies, received) {
-		return "duplicate"
+	if matters, why := r.dedup.Matters(key, cp, maxCopies, received); !matters {
+		return why.String()
 	}
 	if !r.batch.Uplink(hotspot, up) {
 		return "bad_signature"

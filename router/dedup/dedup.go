@@ -143,27 +143,28 @@ func (s *shard) expire(now time.Time, ttl time.Duration, max int) {
 }
 
 // Matters reports, without changing anything, whether Offer could do
-// anything with cp: buy it or make it the best copy. The router skips the
-// signature check of copies that don't matter; they are dropped unread.
-func (c *Cache) Matters(key string, cp Copy, maxCopies int, now time.Time) bool {
+// anything with cp: buy it or make it the best copy. When it could not, it
+// also says why (Duplicate or Late). The router skips the signature check
+// of copies that don't matter; they are dropped unread.
+func (c *Cache) Matters(key string, cp Copy, maxCopies int, now time.Time) (bool, Outcome) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[key]
 	if !ok {
-		return true
+		return true, 0
 	}
 	age := now.Sub(e.first)
 	if age >= c.cfg.Retransmit {
-		return true
+		return true, 0
 	}
 	if age >= c.cfg.Window {
-		return false
+		return false, Late
 	}
-	if cp.better(e.best) {
-		return true
+	if cp.better(e.best) || (len(e.bought) < maxCopies && !e.has(cp.Hotspot)) {
+		return true, 0
 	}
-	return len(e.bought) < maxCopies && !e.has(cp.Hotspot)
+	return false, Duplicate
 }
 
 func (e *entry) has(h [32]byte) bool {

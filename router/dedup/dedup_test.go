@@ -46,7 +46,7 @@ func TestOffer(t *testing.T) {
 				cp := Copy{Hotspot: hs(o.hotspot), RSSI: o.rssi}
 				now := t0.Add(o.at)
 				last = now
-				matters := c.Matters("k", cp, tt.maxCopies, now)
+				matters, _ := c.Matters("k", cp, tt.maxCopies, now)
 				got, _ := c.Offer("k", cp, tt.maxCopies, now)
 				if got != o.want {
 					t.Fatalf("offer %d: %v, want %v", i, got, o.want)
@@ -72,10 +72,13 @@ func TestBestTieBreaksOnSNR(t *testing.T) {
 	if b, _ := c.Best("k", now); b.Hotspot != hs(2) {
 		t.Fatalf("best = %d, want 2", b.Hotspot[0])
 	}
-	if c.Matters("k", Copy{Hotspot: hs(4), RSSI: -60}, 1, now) {
-		t.Fatal("a weaker copy beyond max_copies matters")
+	if m, why := c.Matters("k", Copy{Hotspot: hs(4), RSSI: -60}, 1, now); m || why != Duplicate {
+		t.Fatalf("a weaker copy beyond max_copies: matters=%v %v", m, why)
 	}
-	if !c.Matters("k", Copy{Hotspot: hs(4), RSSI: -40}, 1, now) {
+	if m, why := c.Matters("k", Copy{Hotspot: hs(4), RSSI: -10}, 1, now.Add(time.Second/2)); m || why != Late {
+		t.Fatalf("a late copy: matters=%v %v", m, why)
+	}
+	if m, _ := c.Matters("k", Copy{Hotspot: hs(4), RSSI: -40}, 1, now); !m {
 		t.Fatal("a stronger copy does not matter")
 	}
 }
