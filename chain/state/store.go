@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	dbm "github.com/cometbft/cometbft-db"
 )
@@ -37,7 +38,7 @@ var (
 // Store is the committed state on disk.
 type Store struct {
 	db      dbm.DB
-	height  int64
+	height  atomic.Int64
 	appHash []byte
 	lt      LtHash
 
@@ -63,7 +64,7 @@ func Open(db dbm.DB) (*Store, error) {
 		if len(hb) != 8 {
 			return nil, errors.New("read state height: corrupt value")
 		}
-		s.height = int64(binary.BigEndian.Uint64(hb))
+		s.height.Store(int64(binary.BigEndian.Uint64(hb)))
 		if s.appHash, err = db.Get(metaAppHash); err != nil {
 			return nil, fmt.Errorf("read app hash: %w", err)
 		}
@@ -80,7 +81,8 @@ func Open(db dbm.DB) (*Store, error) {
 }
 
 // Height is the last committed height (0 before the first block).
-func (s *Store) Height() int64 { return s.height }
+// Height is safe to call from any goroutine (logs, metrics).
+func (s *Store) Height() int64 { return s.height.Load() }
 
 // AppHash is the app hash of the last committed state.
 func (s *Store) AppHash() []byte { return slices.Clone(s.appHash) }
@@ -204,7 +206,8 @@ func (s *Store) Commit() error {
 	if err := b.WriteSync(); err != nil {
 		return fmt.Errorf("commit: write state: %w", err)
 	}
-	s.height, s.appHash, s.lt, s.pending = p.height, p.appHash, p.lt, nil
+	s.appHash, s.lt, s.pending = p.appHash, p.lt, nil
+	s.height.Store(p.height)
 	return nil
 }
 
@@ -370,7 +373,8 @@ func (s *Store) FinishImport(height int64, wantAppHash []byte) error {
 	if err := b.WriteSync(); err != nil {
 		return fmt.Errorf("finish import: %w", err)
 	}
-	s.height, s.appHash, s.lt = height, l.Sum(), l
+	s.appHash, s.lt = l.Sum(), l
+	s.height.Store(height)
 	return nil
 }
 
