@@ -5,7 +5,8 @@
 //
 // `devnet chain ...` and `devnet router ...` are the chain and router
 // binaries' command lines (the devnet runs its validators and routers with
-// them when no bin/chain or bin/router is next to it).
+// them when no bin/chain or bin/router is next to it); `devnet mqtt --listen
+// ADDR` is the embedded MQTT broker, which the devnet runs as its own process.
 package main
 
 import (
@@ -39,6 +40,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) > 0 && args[0] == "chain" {
 		return cli.Run(ctx, args[1:], cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv})
+	}
+	if len(args) > 0 && args[0] == "mqtt" {
+		return devnet.RunBroker(ctx, args[1:], stderr)
 	}
 	if len(args) > 0 && args[0] == "router" {
 		return devnet.RunRouter(ctx, args[1:], stdout, stderr)

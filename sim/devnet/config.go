@@ -55,6 +55,10 @@ type Config struct {
 	// bin/router next to the devnet binary, else its own "router" command.
 	RouterCommand []string
 	RouterEnv     []string
+	// BrokerCommand runs the embedded MQTT broker ("--listen ADDR" is
+	// appended). Empty: the devnet binary's own "mqtt" command.
+	BrokerCommand []string
+	BrokerEnv     []string
 
 	// ClaimInterval is how often hotspots claim their vouchers; VoucherInterval
 	// how often routers sign them.

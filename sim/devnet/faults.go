@@ -79,15 +79,22 @@ func (d *Devnet) RouterPromised(company string) uint64 {
 	return m.Promised(oui)
 }
 
-// RestartBroker drops every MQTT connection of the embedded broker and
-// brings it back on the same port two seconds later (fault injection). It
-// fails when the devnet uses an external broker.
-func (d *Devnet) RestartBroker() error {
+// KillBroker sends SIGKILL to the embedded MQTT broker's process; the
+// devnet starts it again on the same port (fault injection). It fails when
+// the devnet uses an external broker.
+func (d *Devnet) KillBroker() error {
 	if d.broker == nil {
 		return fmt.Errorf("the devnet uses the external broker %s", d.mqttURL)
 	}
-	d.broker.Restart()
-	return nil
+	return d.broker.proc.Kill()
+}
+
+// BrokerStarts is how many times the embedded broker was started.
+func (d *Devnet) BrokerStarts() int {
+	if d.broker == nil {
+		return 0
+	}
+	return d.broker.proc.Starts()
 }
 
 // IngestQueue returns the oracle ingest queue's counts by state.

@@ -18,6 +18,7 @@ import (
 const (
 	chainEnv  = "HEXPROOF_DEVNET_TEST_CHAIN"
 	routerEnv = "HEXPROOF_DEVNET_TEST_ROUTER"
+	brokerEnv = "HEXPROOF_DEVNET_TEST_MQTT"
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +38,16 @@ func TestMain(m *testing.M) {
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "router:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Getenv(brokerEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := devnet.RunBroker(ctx, os.Args[1:], os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mqtt:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)

@@ -33,13 +33,16 @@ func (d *Devnet) startBroker(ctx context.Context, g *errgroup.Group, st *state) 
 		return err
 	}
 	ln.Close()
-	b := newBroker(fmt.Sprintf("127.0.0.1:%d", st.MQTT), d.log.With("component", "mqtt"))
-	if err := b.start(); err != nil {
+	b, err := d.newBroker(st.MQTT, d.log)
+	if err != nil {
 		return err
 	}
 	d.broker = b
 	d.mqttURL = b.URL()
-	g.Go(func() error { return b.Run(ctx) })
+	g.Go(func() error { return b.proc.Run(ctx) })
+	if err := waitTCP(ctx, b.addr, 30*time.Second); err != nil {
+		return fmt.Errorf("embedded MQTT broker (log %s): %w", b.proc.logPath, err)
+	}
 	d.progress("MQTT broker", "url", d.mqttURL, "embedded", true)
 	return nil
 }
