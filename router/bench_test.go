@@ -366,7 +366,7 @@ func BenchmarkUplinkPath(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for _, up := range ups {
-		if reason, _ := r.uplink(hotspot, up, time.Now()); reason != "" {
+		if reason := r.uplink(hotspot, up, time.Now(), nil); reason != "" {
 			b.Fatalf("dropped: %s", reason)
 		}
 	}

@@ -67,7 +67,7 @@ func FuzzStreamRequest(f *testing.F) {
 				return // unknown fields: refused by the signature check too
 			}
 		}
-		reason, _ := r.uplink(hotspot, up, time.Now())
+		reason := r.uplink(hotspot, up, time.Now(), nil)
 		if reason == "" && identity.VerifyMessage(hotspot[:], identity.DomainUplink, up) != nil {
 			t.Fatal("bought an uplink whose signature does not verify")
 		}

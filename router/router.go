@@ -288,23 +288,15 @@ func (r *Router) drop(reason string) {
 
 // Uplink implements stream.Handler: route, dedup, verify, pay, deliver.
 func (r *Router) Uplink(s *stream.Session, up *hexproofv1.Uplink, received time.Time) {
-	reason, verified := r.uplink(s.Hotspot, up, received)
-	if verified {
-		s.Region.Store(int32(up.GetRadio().GetRegion()))
-	}
-	if reason != "" {
+	if reason := r.uplink(s.Hotspot, up, received, &s.Region); reason != "" {
 		r.drop(reason)
 	}
 }
 
 // uplink handles one uplink and returns why it was not bought ("" when it
-// was) and whether its signature was checked and good.
-func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time) (reason string, verified bool) {
-	reason = r.buy(hotspot, up, received, &verified)
-	return reason, verified
-}
-
-func (r *Router) buy(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time, verified *bool) string {
+// was). region (nil in tests) gets the region of a verified uplink before
+// it is delivered, so the downlink answering it finds it.
+func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time, region *atomic.Int32) string {
 	st := r.st.Load()
 	if st == nil {
 		return "no_chain_data"
@@ -336,7 +328,9 @@ func (r *Router) buy(hotspot [32]byte, up *hexproofv1.Uplink, received time.Time
 	if !r.batch.Uplink(hotspot, up) {
 		return "bad_signature"
 	}
-	*verified = true
+	if region != nil {
+		region.Store(int32(radio.GetRegion()))
+	}
 	outcome, _ := r.dedup.Offer(key, cp, maxCopies, received)
 	if outcome != dedup.Buy {
 		return outcome.String()

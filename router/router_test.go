@@ -63,11 +63,10 @@ func TestRouting(t *testing.T) {
 				}
 				return
 			}
-			other, otherBefore := b, beforeB
+			other, otherBefore, want := b, beforeB, beforeA+1
 			if tt.lns == b {
-				other, otherBefore = a, beforeA
+				other, otherBefore, want = a, beforeA, beforeB+1
 			}
-			want := len(tt.lns.uplinks()) + 1
 			tt.lns.waitFor("uplink", func() bool { return len(tt.lns.ups) == want })
 			got := tt.lns.uplinks()[want-1]
 			if string(got.rxpk.Data) != string(tt.phy) || got.rxpk.Tmst != tmst || got.rxpk.RSSI != -80 || got.rxpk.SNRcB != 50 || got.rxpk.FrequencyHz != 868_100_000 {
@@ -101,7 +100,10 @@ func TestDedupMultiBuy(t *testing.T) {
 			chain := newMemChain()
 			chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1000, Config: ouiConfig(maxCopies, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
 			lns := newTestLNS(t)
-			tr := startRouter(t, testConfig(t, map[uint64]string{1: lns.addr()}), routerKey, chain)
+			cfg := testConfig(t, map[uint64]string{1: lns.addr()})
+			// A slow test machine must not make copies late.
+			cfg.DedupWindow = 3 * time.Second
+			tr := startRouter(t, cfg, routerKey, chain)
 			hs := fiveHotspots(t, tr, chain)
 
 			phy := dataFrame(0x48000001, 9, 11) // 24 bytes: 1 DC
@@ -135,7 +137,9 @@ func TestDownlinkToBestHotspot(t *testing.T) {
 	chain := newMemChain()
 	chain.setOUI(chainview.OUI{ID: 1, EscrowDC: 1000, Config: ouiConfig(1, routerKey, [][2]uint32{{0x48000000, 0x48ffffff}}, nil)})
 	lns := newTestLNS(t)
-	tr := startRouter(t, testConfig(t, map[uint64]string{1: lns.addr()}), routerKey, chain)
+	cfg := testConfig(t, map[uint64]string{1: lns.addr()})
+	cfg.DedupWindow = 3 * time.Second // a slow test machine must not make copies late
+	tr := startRouter(t, cfg, routerKey, chain)
 	hs := fiveHotspots(t, tr, chain)
 
 	phy := dataFrame(0x48000002, 3, 5)
@@ -216,8 +220,8 @@ func TestRX2FallbackOnTooLate(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tm := uint32(10_000_000 * (i + 1))
-			h.send(h.uplink(dataFrame(0x48000003, uint16(i), 5), -80, 0, tm))
 			n := len(lns.uplinks()) + 1
+			h.send(h.uplink(dataFrame(0x48000003, uint16(i), 5), -80, 0, tm))
 			lns.waitFor("uplink", func() bool { return len(lns.ups) == n })
 			token := uint16(100 + i)
 			lns.pullResp(eui, token, gwmp.TXPK{Tmst: tm + 1_000_000, FrequencyHz: 868_300_000, PowerDBm: 14, Modulation: "LORA", DataRate: "SF9BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60, 9}})
