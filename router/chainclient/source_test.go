@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/chain/client"
@@ -73,6 +74,14 @@ func TestAgainstRealChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// CometBFT registers its Prometheus metrics globally: off, so the test
+	// can run more than once in a process (-count).
+	ccfg, err := node.LoadCometConfig(nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg.Instrumentation.Prometheus = false
+	cmtcfg.WriteConfigFile(filepath.Join(nodes[0].Home, "config", "config.toml"), ccfg)
 	n, err := node.New(node.Config{Home: nodes[0].Home, PriceUUSD: 1_000_000}, logging.Discard())
 	if err != nil {
 		t.Fatal(err)
