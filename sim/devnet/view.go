@@ -62,14 +62,17 @@ func (d *Devnet) Stats(ctx context.Context) (Stats, error) {
 			firstErr = err
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for i := range d.rpcs {
 		c, err := d.RPCClient(i)
 		if err != nil {
 			continue
 		}
-		b, err := c.LatestBlock(cctx)
+		// One slow validator must not hide the others.
+		bctx, bcancel := context.WithTimeout(cctx, 3*time.Second)
+		b, err := c.LatestBlock(bctx)
+		bcancel()
 		if err != nil {
 			keep(err)
 			continue
