@@ -79,7 +79,7 @@ lint: tools
 	$(BIN)/golangci-lint run ./...
 	$(BIN)/buf lint
 
-test: proto-check
+test: services proto-check
 	$(GO) vet ./...
 	scripts/fuzz.sh $(FUZZTIME)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -100,7 +100,7 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -tags grpcnotrace -trimpath -ldflags='-s -w' -o $(BIN)/linux-armv7/ $(addprefix ./cmd/,$(EDGE_BINARIES))
 	@file $(BIN)/linux-arm64/* $(BIN)/linux-armv7/* 2>/dev/null || ls -l $(BIN)/linux-arm64 $(BIN)/linux-armv7
 
-devnet: build
+devnet: services build
 	$(BIN)/devnet $(DEVNET_ARGS)
 
 services:

@@ -12,6 +12,14 @@ wait_port() {
 	return 1
 }
 
+if [[ $(id -u) -ne 0 ]]; then
+	# Without root we can't install or start anything; say what is missing.
+	for port in 5432 1883; do
+		port_open "$port" || echo "services: nothing listens on 127.0.0.1:$port; run 'sudo make services' (tests that need it will be skipped, or fail with HEXPROOF_REQUIRE_SERVICES=1)" >&2
+	done
+	exit 0
+fi
+
 need_install=()
 command -v pg_lsclusters >/dev/null 2>&1 || need_install+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need_install+=(mosquitto mosquitto-clients)
