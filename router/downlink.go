@@ -43,7 +43,7 @@ func (r *Router) PullResp(g *vgw.Gateway, token uint16, tx gwmp.TXPK, received t
 	var rx2 *hexproofv1.DownlinkWindow
 	if !tx.Immediate {
 		region := hexproofv1.Region(sess.Region.Load())
-		if w, ok := r.cfg.RX2[region]; ok && !(w.FrequencyHz == tx.FrequencyHz && w.DataRate == tx.DataRate) {
+		if w, ok := r.cfg.RX2[region]; ok && (w.FrequencyHz != tx.FrequencyHz || w.DataRate != tx.DataRate) {
 			rx2 = &hexproofv1.DownlinkWindow{
 				FrequencyHz: w.FrequencyHz, Datarate: w.DataRate, PowerDbm: tx.PowerDBm, Tmst: tmst + 1_000_000,
 				PolarizationInversion: tx.IPol, CodingRate: tx.CodingRate,

@@ -204,7 +204,10 @@ func New(cfg Config, log *slog.Logger, chain Chain, statusLn net.Listener) (*Age
 		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "hotspot.json")); err == nil {
-		json.Unmarshal(b, &a.hotspot)
+		if err := json.Unmarshal(b, &a.hotspot); err != nil {
+			// Only a cache of the chain's answer: the next refresh rewrites it.
+			log.Warn("ignoring unreadable hotspot cache", "path", filepath.Join(cfg.DataDir, "hotspot.json"), "err", err)
+		}
 	}
 	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "chain-id")); err == nil && cfg.ChainID == "" {
 		a.chainID.Store(strings.TrimSpace(string(b)))
@@ -505,7 +508,9 @@ func (a *Agent) addPending(router string, routerID uint64, result chan *gw.Downl
 			return
 		}
 		if p.router != "" {
-			a.routers().SendTxAck(p.router, &hexproofv1.TxAck{DownlinkId: p.routerID, Status: hexproofv1.TxAckStatus_TX_ACK_STATUS_TIMEOUT})
+			if err := a.routers().SendTxAck(p.router, &hexproofv1.TxAck{DownlinkId: p.routerID, Status: hexproofv1.TxAckStatus_TX_ACK_STATUS_TIMEOUT}); err != nil {
+				a.log.Debug("tx ack timeout not reported to router", "router", p.router, "err", err)
+			}
 		}
 	})
 	return id, p
@@ -619,7 +624,9 @@ func (a *Agent) infoLoop(ctx context.Context) {
 			a.hotspot, a.rewards, a.history = h, rw, hist
 			if changed {
 				if b, err := json.Marshal(h); err == nil {
-					queue.WriteFileSync(filepath.Join(a.cfg.DataDir, "hotspot.json"), b, 0o600)
+					if err := queue.WriteFileSync(filepath.Join(a.cfg.DataDir, "hotspot.json"), b, 0o600); err != nil {
+						a.log.Warn("write hotspot cache", "err", err)
+					}
 				}
 			}
 		}

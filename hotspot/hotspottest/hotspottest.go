@@ -47,7 +47,7 @@ func NewRouter(t testing.TB, chainID string) (*Router, string) {
 	}
 	srv := grpc.NewServer()
 	hexproofv1.RegisterRouterServiceServer(srv, r)
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 	return r, ln.Addr().String()
 }
@@ -88,7 +88,9 @@ func (r *Router) Stream(s grpc.BidiStreamingServer[hexproofv1.StreamRequest, hex
 			case <-s.Context().Done():
 				return
 			case m := <-out:
-				s.Send(m)
+				if err := s.Send(m); err != nil {
+					return
+				}
 			}
 		}
 	}()
@@ -148,7 +150,7 @@ func NewOracle(t testing.TB, addr string) (*Oracle, string) {
 	}
 	srv := grpc.NewServer()
 	hexproofv1.RegisterPocIngestServiceServer(srv, o)
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 	return o, ln.Addr().String()
 }

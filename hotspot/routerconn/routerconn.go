@@ -341,7 +341,7 @@ func (s *session) connectOnce(ctx context.Context, log *slog.Logger) (bool, erro
 		resp, err := stream.Recv()
 		if err != nil {
 			cancel()
-			<-sendErr
+			<-sendErr //nolint:errcheck // the receive error is the one to report
 			return true, fmt.Errorf("receive: %w", err)
 		}
 		switch m := resp.Msg.(type) {
@@ -353,7 +353,7 @@ func (s *session) connectOnce(ctx context.Context, log *slog.Logger) (bool, erro
 			s.pool.handler.Voucher(peer, m.Voucher)
 		case *hexproofv1.StreamResponse_Refused:
 			cancel()
-			<-sendErr
+			<-sendErr //nolint:errcheck // the refusal is the one to report
 			return true, fmt.Errorf("router ended session: %s", m.Refused.GetReason())
 		default:
 			log.Debug("ignoring unexpected router message", "type", fmt.Sprintf("%T", resp.Msg))
