@@ -85,18 +85,20 @@ func New(cfg Config, logger *slog.Logger, db dbm.DB, prices PriceSource) (*App, 
 	return a, nil
 }
 
-// Height is the last committed height.
+// Height is the last committed height. Unlike the ABCI methods it may be
+// called from any goroutine (logs, metrics).
 func (a *App) Height() int64 { return a.store.Height() }
 
-// AppHash is the last committed app hash.
+// AppHash is the last committed app hash; like Height it may be called from
+// any goroutine.
 func (a *App) AppHash() []byte { return a.store.AppHash() }
 
 // Info implements abcitypes.Application.
 func (a *App) Info(_ context.Context, _ *abcitypes.RequestInfo) (*abcitypes.ResponseInfo, error) {
-	h := a.store.Height()
+	h, hash := a.store.Committed()
 	resp := &abcitypes.ResponseInfo{Data: "hexproof", Version: Version, AppVersion: AppVersion, LastBlockHeight: h}
 	if h > 0 {
-		resp.LastBlockAppHash = a.store.AppHash()
+		resp.LastBlockAppHash = hash
 	}
 	return resp, nil
 }

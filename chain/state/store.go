@@ -36,13 +36,23 @@ var (
 )
 
 // Store is the committed state on disk.
+//
+// Everything but Height and AppHash must be called from one goroutine at a
+// time (the ABCI connection's). Height and AppHash may be called from any
+// goroutine (logs, metrics, RPC handlers): the committed {height, app hash}
+// pair is published atomically after the batch is on disk.
 type Store struct {
-	db      dbm.DB
-	height  atomic.Int64
-	appHash []byte
-	lt      LtHash
+	db        dbm.DB
+	committed atomic.Pointer[commitInfo]
+	lt        LtHash
 
 	pending *staged
+}
+
+// commitInfo is immutable once published.
+type commitInfo struct {
+	height  int64
+	appHash []byte
 }
 
 type staged struct {
@@ -56,6 +66,7 @@ type staged struct {
 // Open loads the committed state of db.
 func Open(db dbm.DB) (*Store, error) {
 	s := &Store{db: db}
+	s.committed.Store(&commitInfo{})
 	hb, err := db.Get(metaHeight)
 	if err != nil {
 		return nil, fmt.Errorf("read state height: %w", err)
@@ -64,10 +75,11 @@ func Open(db dbm.DB) (*Store, error) {
 		if len(hb) != 8 {
 			return nil, errors.New("read state height: corrupt value")
 		}
-		s.height.Store(int64(binary.BigEndian.Uint64(hb)))
-		if s.appHash, err = db.Get(metaAppHash); err != nil {
+		appHash, err := db.Get(metaAppHash)
+		if err != nil {
 			return nil, fmt.Errorf("read app hash: %w", err)
 		}
+		s.committed.Store(&commitInfo{height: int64(binary.BigEndian.Uint64(hb)), appHash: appHash})
 		lb, err := db.Get(metaLtHash)
 		if err != nil {
 			return nil, fmt.Errorf("read state hash: %w", err)
@@ -80,12 +92,20 @@ func Open(db dbm.DB) (*Store, error) {
 	return s, nil
 }
 
-// Height is the last committed height (0 before the first block).
-// Height is safe to call from any goroutine (logs, metrics).
-func (s *Store) Height() int64 { return s.height.Load() }
+// Height is the last committed height (0 before the first block). It is
+// safe to call from any goroutine.
+func (s *Store) Height() int64 { return s.committed.Load().height }
 
-// AppHash is the app hash of the last committed state.
-func (s *Store) AppHash() []byte { return slices.Clone(s.appHash) }
+// AppHash is the app hash of the last committed state. It is safe to call
+// from any goroutine.
+func (s *Store) AppHash() []byte { return slices.Clone(s.committed.Load().appHash) }
+
+// Committed returns the last committed height and its app hash, read
+// together (a consistent pair). It is safe to call from any goroutine.
+func (s *Store) Committed() (height int64, appHash []byte) {
+	c := s.committed.Load()
+	return c.height, slices.Clone(c.appHash)
+}
 
 // EmptyAppHash is the app hash of an empty state.
 func EmptyAppHash() []byte {
@@ -206,8 +226,8 @@ func (s *Store) Commit() error {
 	if err := b.WriteSync(); err != nil {
 		return fmt.Errorf("commit: write state: %w", err)
 	}
-	s.appHash, s.lt, s.pending = p.appHash, p.lt, nil
-	s.height.Store(p.height)
+	s.lt, s.pending = p.lt, nil
+	s.committed.Store(&commitInfo{height: p.height, appHash: p.appHash})
 	return nil
 }
 
@@ -373,8 +393,8 @@ func (s *Store) FinishImport(height int64, wantAppHash []byte) error {
 	if err := b.WriteSync(); err != nil {
 		return fmt.Errorf("finish import: %w", err)
 	}
-	s.appHash, s.lt = l.Sum(), l
-	s.height.Store(height)
+	s.lt = l
+	s.committed.Store(&commitInfo{height: height, appHash: l.Sum()})
 	return nil
 }
 

@@ -141,3 +141,67 @@ func TestCacheIterateMerge(t *testing.T) {
 		t.Fatalf("after write: %s", got)
 	}
 }
+
+// TestCommittedReadableFromOtherGoroutines: logs, metrics and RPC handlers
+// read the committed height and app hash outside the ABCI lock while
+// blocks commit. Under -race this fails if either is written unsafely, and
+// in any mode a reader must never see a height paired with another
+// height's app hash.
+func TestCommittedReadableFromOtherGoroutines(t *testing.T) {
+	db, err := dbm.NewGoLevelDB("state", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const blocks = 40
+	// The app hash of each height, known before any reader can see it.
+	want := make([][]byte, blocks+1)
+	want[0] = nil
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		var last int64
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = s.AppHash()
+			h, hash := s.Committed()
+			if h < last || h > blocks {
+				errs <- fmt.Errorf("height went from %d to %d", last, h)
+				return
+			}
+			last = h
+			if h > 0 && !bytes.Equal(hash, want[h]) {
+				errs <- fmt.Errorf("height %d read with app hash %X, want %X", h, hash, want[h])
+				return
+			}
+			if s.Height() < h {
+				errs <- fmt.Errorf("Height() below an earlier Committed() height %d", h)
+				return
+			}
+		}
+	}()
+	for h := int64(1); h <= blocks; h++ {
+		c := NewCache(s)
+		c.Set(fmt.Appendf(nil, "k/%d", h), []byte("v"))
+		want[h] = s.Stage(c, h)
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if h, hash := s.Committed(); h != blocks || !bytes.Equal(hash, want[blocks]) || !bytes.Equal(s.AppHash(), hash) {
+		t.Fatalf("committed %d %X, want %d %X", h, hash, blocks, want[blocks])
+	}
+}
