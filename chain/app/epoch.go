@@ -63,7 +63,15 @@ func (b *blockCtx) endEpoch(epoch uint64) abcitypes.Event {
 	})
 	takeActivity(l, cat("act/d/", be64(epoch)), func(k, v []byte) {
 		a, _ := identity.AddressFromBytes(k[len(k)-32:])
-		in.Data = append(in.Data, rewards.DataClaim{Hotspot: a, DC: beUint(v)})
+		// Data-only hotspots are not in in.Hotspots (not counted for
+		// density), so the claim names who is paid: the hotspot's owner
+		// as the state has it at the epoch end. A claim is only accepted
+		// for an existing hotspot, and hotspots are never deleted.
+		d := rewards.DataClaim{Hotspot: a, DC: beUint(v)}
+		if hs, ok := l.hotspot(a); ok {
+			d.Owner = hs.Owner
+		}
+		in.Data = append(in.Data, d)
 	})
 	takeActivity(l, cat("act/o/", be64(epoch)), func(k, v []byte) {
 		a, _ := identity.AddressFromBytes(k[len(k)-32:])
