@@ -18,11 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/logging"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
-	"github.com/hexproof/hexproof/router/gwmp"
 )
 
 // cpuTime is the process's user + system CPU time.
@@ -72,15 +72,16 @@ func (l *benchLNS) serve() {
 			return
 		}
 		p := buf[:n]
-		if n < 12 || p[3] != byte(gwmp.PushData) && p[3] != byte(gwmp.PullData) {
+		if n < 12 || p[3] != byte(gwmp.TypePushData) && p[3] != byte(gwmp.TypePullData) {
 			continue
 		}
-		typ := gwmp.PushAck
-		if p[3] == byte(gwmp.PullData) {
-			typ = gwmp.PullAck
+		typ := gwmp.TypePushAck
+		if p[3] == byte(gwmp.TypePullData) {
+			typ = gwmp.TypePullAck
 		}
-		l.conn.WriteToUDP(gwmp.AppendAck(ack[:0], binary.BigEndian.Uint16(p[1:3]), typ), from)
-		if typ != gwmp.PushAck {
+		a, _ := gwmp.Ack{Version: p[0], Token: binary.BigEndian.Uint16(p[1:3]), Type: typ}.AppendBinary(ack[:0])
+		l.conn.WriteToUDP(a, from)
+		if typ != gwmp.TypePushAck {
 			continue
 		}
 		i := bytes.Index(p, tmstKey)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
-	"github.com/hexproof/hexproof/router/gwmp"
 	"github.com/hexproof/hexproof/router/stream"
 	"github.com/hexproof/hexproof/router/vgw"
 )
@@ -19,7 +19,7 @@ const pendingTimeout = 20 * time.Second
 // the uplink best (when that one is still connected), with the timestamp
 // moved to that hotspot's clock, and with an RX2 window the hotspot falls
 // back to.
-func (r *Router) PullResp(g *vgw.Gateway, token uint16, tx gwmp.TXPK, received time.Time) {
+func (r *Router) PullResp(g *vgw.Gateway, token uint16, tx vgw.Downlink, received time.Time) {
 	target := g.Hotspot
 	tmst := tx.Tmst
 	redirected := false

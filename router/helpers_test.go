@@ -17,12 +17,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/logging"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
-	"github.com/hexproof/hexproof/router/gwmp"
 	"github.com/hexproof/hexproof/router/stream"
+	"github.com/hexproof/hexproof/router/vgw"
 )
 
 const testChainID = "hexproof-test-1"
@@ -131,7 +132,7 @@ type testLNS struct {
 	mu      sync.Mutex
 	pulls   map[uint64]*net.UDPAddr // gateway EUI -> address of its PULL_DATA
 	ups     []lnsUplink
-	acks    []gwmp.TxAckPacket
+	acks    []gwmp.TxAck
 	changed chan struct{}
 }
 
@@ -172,31 +173,39 @@ func (l *testLNS) serve() {
 		if err != nil {
 			continue
 		}
+		ack := func(t gwmp.Type) {
+			b, _ := gwmp.Ack{Version: h.Version, Token: h.Token, Type: t}.MarshalBinary()
+			l.conn.WriteToUDP(b, from)
+		}
 		switch h.Type {
-		case gwmp.PushData:
-			l.conn.WriteToUDP(gwmp.AppendAck(nil, h.Token, gwmp.PushAck), from)
-			p, err := gwmp.ParsePushData(b)
-			if err != nil {
+		case gwmp.TypePushData:
+			ack(gwmp.TypePushAck)
+			var p gwmp.PushData
+			if err := p.UnmarshalBinary(b); err != nil {
+				l.t.Errorf("lns: bad PUSH_DATA: %v", err)
+				continue
+			}
+			if err := p.Payload.CheckSizes(); err != nil {
 				l.t.Errorf("lns: bad PUSH_DATA: %v", err)
 				continue
 			}
 			l.mu.Lock()
-			for _, r := range p.RXPK {
-				l.ups = append(l.ups, lnsUplink{eui: p.EUI, rxpk: r, from: from.String()})
+			for _, r := range p.Payload.RXPK {
+				l.ups = append(l.ups, lnsUplink{eui: p.GatewayID.Uint64(), rxpk: r, from: from.String()})
 			}
 			l.mu.Unlock()
-		case gwmp.PullData:
-			_, eui, err := gwmp.ParsePullData(b)
-			if err != nil {
+		case gwmp.TypePullData:
+			var p gwmp.PullData
+			if err := p.UnmarshalBinary(b); err != nil {
 				continue
 			}
-			l.conn.WriteToUDP(gwmp.AppendAck(nil, h.Token, gwmp.PullAck), from)
+			ack(gwmp.TypePullAck)
 			l.mu.Lock()
-			l.pulls[eui] = from
+			l.pulls[p.GatewayID.Uint64()] = from
 			l.mu.Unlock()
-		case gwmp.TxAck:
-			p, err := gwmp.ParseTxAck(b)
-			if err != nil {
+		case gwmp.TypeTxAck:
+			var p gwmp.TxAck
+			if err := p.UnmarshalBinary(b); err != nil {
 				l.t.Errorf("lns: bad TX_ACK: %v", err)
 				continue
 			}
@@ -238,19 +247,19 @@ func (l *testLNS) uplinks() []lnsUplink {
 	return append([]lnsUplink(nil), l.ups...)
 }
 
-func (l *testLNS) txAcks() []gwmp.TxAckPacket {
+func (l *testLNS) txAcks() []gwmp.TxAck {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]gwmp.TxAckPacket(nil), l.acks...)
+	return append([]gwmp.TxAck(nil), l.acks...)
 }
 
-func (l *testLNS) pullResp(eui uint64, token uint16, tx gwmp.TXPK) {
+func (l *testLNS) pullResp(eui uint64, token uint16, tx vgw.Downlink) {
 	l.t.Helper()
 	l.waitFor("PULL_DATA of the gateway", func() bool { return l.pulls[eui] != nil })
 	l.mu.Lock()
 	to := l.pulls[eui]
 	l.mu.Unlock()
-	b, err := gwmp.AppendPullResp(nil, token, tx)
+	b, err := gwmp.PullResp{Token: token, Payload: gwmp.PullRespPayload{TXPK: tx.TXPK()}}.MarshalBinary()
 	if err != nil {
 		l.t.Fatal(err)
 	}

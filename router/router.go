@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -20,12 +21,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
 	"github.com/hexproof/hexproof/router/dc"
 	"github.com/hexproof/hexproof/router/dedup"
-	"github.com/hexproof/hexproof/router/gwmp"
 	"github.com/hexproof/hexproof/router/metrics"
 	"github.com/hexproof/hexproof/router/route"
 	"github.com/hexproof/hexproof/router/stream"
@@ -347,12 +348,15 @@ func (r *Router) uplink(hotspot [32]byte, up *hexproofv1.Uplink, received time.T
 		r.dedup.Unbuy(key, hotspot)
 		return labelOf(err)
 	}
+	lsnr := float64(radio.GetSnrCb()) / 10
 	rx := gwmp.RXPK{
-		Tmst: radio.GetTmst(), FrequencyHz: radio.GetFrequencyHz(), Stat: 1, DataRate: radio.GetDatarate(),
-		CodingRate: "4/5", RSSI: radio.GetRssiDbm(), SNRcB: radio.GetSnrCb(), Data: up.GetPhyPayload(),
+		Tmst: radio.GetTmst(), Freq: float64(radio.GetFrequencyHz()) / 1e6, Stat: 1, Modu: "LORA",
+		DatR: gwmp.DatR{LoRa: radio.GetDatarate()}, CodR: "4/5", RSSI: clampInt16(radio.GetRssiDbm()), LSNR: &lsnr,
+		Size: uint16(len(up.GetPhyPayload())), Data: up.GetPhyPayload(),
 	}
 	if ms := radio.GetReceivedAtMs(); ms > 0 {
-		rx.Time = time.UnixMilli(int64(ms)).UTC().Format(time.RFC3339Nano)
+		t := gwmp.CompactTime(time.UnixMilli(int64(ms)))
+		rx.Time = &t
 	}
 	if err := gw.Push(rx, key); err != nil {
 		// Paid but not delivered: the LNS was unreachable for one datagram.
@@ -384,4 +388,10 @@ func (r *Router) ouiLabel(oui uint64) string {
 	s := strconv.FormatUint(oui, 10)
 	r.ouiLabels.Store(oui, s)
 	return s
+}
+
+// clampInt16 fits a hotspot-reported RSSI into the rxpk's range (dBm
+// values far outside it are nonsense anyway).
+func clampInt16(v int32) int16 {
+	return int16(min(max(v, math.MinInt16), math.MaxInt16))
 }

@@ -9,10 +9,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
-	"github.com/hexproof/hexproof/router/gwmp"
 	"github.com/hexproof/hexproof/router/vgw"
 )
 
@@ -69,7 +69,7 @@ func TestRouting(t *testing.T) {
 			}
 			tt.lns.waitFor("uplink", func() bool { return len(tt.lns.ups) == want })
 			got := tt.lns.uplinks()[want-1]
-			if string(got.rxpk.Data) != string(tt.phy) || got.rxpk.Tmst != tmst || got.rxpk.RSSI != -80 || got.rxpk.SNRcB != 50 || got.rxpk.FrequencyHz != 868_100_000 {
+			if string(got.rxpk.Data) != string(tt.phy) || got.rxpk.Tmst != tmst || got.rxpk.RSSI != -80 || got.rxpk.LSNR == nil || *got.rxpk.LSNR != 5 || got.rxpk.Freq != 868.1 {
 				t.Fatalf("LNS got %+v", got.rxpk)
 			}
 			if got.eui != vgw.EUI(hk.Address()) {
@@ -160,7 +160,7 @@ func TestDownlinkToBestHotspot(t *testing.T) {
 
 	// The LNS answers on the only gateway it knows, RX1 one second later
 	// (tmst wraps); the router sends it to hotspot 3 on hotspot 3's clock.
-	lns.pullResp(up.eui, 0x4242, gwmp.TXPK{Tmst: tmst[0] + 1_000_000, FrequencyHz: 868_100_000, PowerDBm: 14, Modulation: "LORA", DataRate: "SF7BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60, 1, 2, 3}})
+	lns.pullResp(up.eui, 0x4242, vgw.Downlink{Tmst: tmst[0] + 1_000_000, FrequencyHz: 868_100_000, PowerDBm: 14, Modulation: "LORA", DataRate: "SF7BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60, 1, 2, 3}})
 	d := hs[3].nextDownlink()
 	if d.GetRx1().GetTmst() != tmst[3]+1_000_000 || d.GetRx1().GetFrequencyHz() != 868_100_000 || d.GetRx1().GetDatarate() != "SF7BW125" || !d.GetRx1().GetPolarizationInversion() {
 		t.Fatalf("rx1 = %v", d.GetRx1())
@@ -179,7 +179,7 @@ func TestDownlinkToBestHotspot(t *testing.T) {
 	hs[3].ack(d.GetId(), hexproofv1.TxAckStatus_TX_ACK_STATUS_OK, 1)
 	lns.waitFor("TX_ACK", func() bool { return len(lns.acks) == 1 })
 	ack := lns.txAcks()[0]
-	if ack.Token != 0x4242 || ack.EUI != up.eui || ack.Error != gwmp.TxAckNone {
+	if ack.Token != 0x4242 || ack.GatewayID.Uint64() != up.eui || ack.Outcome() != gwmp.TxAckNone {
 		t.Fatalf("TX_ACK = %+v", ack)
 	}
 }
@@ -224,7 +224,7 @@ func TestRX2FallbackOnTooLate(t *testing.T) {
 			h.send(h.uplink(dataFrame(0x48000003, uint16(i), 5), -80, 0, tm))
 			lns.waitFor("uplink", func() bool { return len(lns.ups) == n })
 			token := uint16(100 + i)
-			lns.pullResp(eui, token, gwmp.TXPK{Tmst: tm + 1_000_000, FrequencyHz: 868_300_000, PowerDBm: 14, Modulation: "LORA", DataRate: "SF9BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60, 9}})
+			lns.pullResp(eui, token, vgw.Downlink{Tmst: tm + 1_000_000, FrequencyHz: 868_300_000, PowerDBm: 14, Modulation: "LORA", DataRate: "SF9BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60, 9}})
 			d := h.nextDownlink()
 			if d.GetRx2() == nil || d.GetRx2().GetTmst() != tm+2_000_000 || d.GetRx2().GetFrequencyHz() != 869_525_000 {
 				t.Fatalf("downlink without the RX2 window: %v", d)
@@ -242,7 +242,7 @@ func TestRX2FallbackOnTooLate(t *testing.T) {
 			if len(got) != acks+1 {
 				t.Fatalf("LNS got %d TX_ACKs, want 1 (the final one): %+v", len(got)-acks, got[acks:])
 			}
-			if got[acks].Token != token || got[acks].Error != tt.want {
+			if got[acks].Token != token || got[acks].Outcome() != tt.want {
 				t.Fatalf("TX_ACK = %+v, want token %d error %s", got[acks], token, tt.want)
 			}
 		})
@@ -516,9 +516,9 @@ func TestDownlinkForOfflineHotspot(t *testing.T) {
 	lns.waitFor("uplink", func() bool { return len(lns.ups) == 1 })
 	h.cancel()
 	waitCount(t, "sessions", func() float64 { return float64(tr.srv.Sessions()) }, 0)
-	lns.pullResp(vgw.EUI(hk.Address()), 77, gwmp.TXPK{Tmst: 1_000_500, FrequencyHz: 868_100_000, Modulation: "LORA", DataRate: "SF7BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60}})
+	lns.pullResp(vgw.EUI(hk.Address()), 77, vgw.Downlink{Tmst: 1_000_500, FrequencyHz: 868_100_000, Modulation: "LORA", DataRate: "SF7BW125", CodingRate: "4/5", IPol: true, Data: []byte{0x60}})
 	lns.waitFor("TX_ACK", func() bool { return len(lns.acks) == 1 })
-	if a := lns.txAcks()[0]; a.Token != 77 || a.Error != gwmp.TxAckTooLate {
+	if a := lns.txAcks()[0]; a.Token != 77 || a.Outcome() != gwmp.TxAckTooLate {
 		t.Fatalf("TX_ACK %+v, want TOO_LATE for token 77", a)
 	}
 }

@@ -209,7 +209,7 @@ func caseVariant(key []byte, known []string) bool {
 }
 
 var rxpkKeys = []string{"time", "tmms", "tmst", "ftime", "freq", "chan", "rfch", "stat", "modu", "datr", "codr", "rssi", "rssis", "lsnr", "foff", "size", "data", "brd", "ant", "rsig"}
-var statKeys = []string{"time", "lati", "long", "alti", "rxnb", "rxok", "rwfw", "ackr", "dwnb", "txnb", "temp"}
+var statKeys = []string{"time", "lati", "long", "alti", "rxnb", "rxok", "rxfw", "ackr", "dwnb", "txnb", "temp"}
 
 func (l *lexer) rxpk(rx *RXPK) bool {
 	return l.object(func(k []byte) bool {
@@ -332,7 +332,7 @@ func (l *lexer) stat(st *Stat) bool {
 			v, ok = l.int(32)
 			a := int32(v)
 			st.Alti = &a
-		case "rxnb", "rxok", "rwfw", "dwnb", "txnb":
+		case "rxnb", "rxok", "rxfw", "dwnb", "txnb":
 			var v uint64
 			v, ok = l.uint(32)
 			switch string(k) {
@@ -340,7 +340,7 @@ func (l *lexer) stat(st *Stat) bool {
 				st.RXNb = uint32(v)
 			case "rxok":
 				st.RXOK = uint32(v)
-			case "rwfw":
+			case "rxfw":
 				st.RXFW = uint32(v)
 			case "dwnb":
 				st.DWNb = uint32(v)

@@ -83,7 +83,7 @@ func FuzzTxAck(f *testing.F) {
 // The fast PUSH_DATA decoder either gives up or agrees with encoding/json.
 func FuzzPushDataFastMatchesJSON(f *testing.F) {
 	f.Add([]byte(`{"rxpk":[{"tmst":1,"time":"2026-11-22T01:02:03.5Z","tmms":5,"ftime":7,"freq":868.1,"chan":2,"rfch":1,"stat":1,"modu":"LORA","datr":"SF7BW125","codr":"4/5","rssi":-35,"rssis":-40,"lsnr":5.1,"foff":-12,"size":2,"data":"AQI=","brd":1,"ant":0,"jver":1,"mid":[1,{"a":true}]}]}`))
-	f.Add([]byte(`{"stat":{"time":"2014-01-12 08:59:28 GMT","lati":1.5,"long":-2e1,"alti":3,"rxnb":2,"rxok":1,"rwfw":1,"ackr":100.0,"dwnb":0,"txnb":0,"temp":30}}`))
+	f.Add([]byte(`{"stat":{"time":"2014-01-12 08:59:28 GMT","lati":1.5,"long":-2e1,"alti":3,"rxnb":2,"rxok":1,"rxfw":1,"ackr":100.0,"dwnb":0,"txnb":0,"temp":30}}`))
 	f.Add([]byte(`{"rxpk":[{"modu":"FSK","datr":50000,"data":"AQ"}],"RXPK":[]}`))
 	f.Add([]byte(`{"rxpk":[{"Tmst":5,"data":"\/w=="}]}`))
 	f.Add([]byte(`{"rxpk":null}`))

@@ -169,11 +169,11 @@ func (p *PushData) UnmarshalBinary(b []byte) error {
 func (p PushData) AppendBinary(dst []byte) ([]byte, error) {
 	dst = appendHeader(dst, p.Version, p.Token, TypePushData)
 	dst = append(dst, p.GatewayID[:]...)
-	js, err := json.Marshal(p.Payload)
+	out, err := appendPushDataJSON(dst, &p.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("push_data json: %w", err)
 	}
-	return append(dst, js...), nil
+	return out, nil
 }
 
 // MarshalBinary encodes the datagram.
@@ -297,6 +297,56 @@ type TXPKACK struct {
 	Error string `json:"error,omitempty"`
 	Warn  string `json:"warn,omitempty"`
 	Value *int32 `json:"value,omitempty"`
+}
+
+// TX_ACK error values of the packet forwarder (PROTOCOL.TXT, section 6).
+const (
+	TxAckNone            = "NONE"
+	TxAckTooLate         = "TOO_LATE"
+	TxAckTooEarly        = "TOO_EARLY"
+	TxAckCollisionPacket = "COLLISION_PACKET"
+	TxAckCollisionBeacon = "COLLISION_BEACON"
+	TxAckTxFreq          = "TX_FREQ"
+	TxAckTxPower         = "TX_POWER"
+	TxAckGPSUnlocked     = "GPS_UNLOCKED"
+)
+
+// NewTxAck returns the TX_ACK a gateway sends for the PULL_RESP with token;
+// outcome is one of the TxAck* values.
+func NewTxAck(token uint16, gw EUI64, outcome string) TxAck {
+	return TxAck{Version: Version2, Token: token, GatewayID: gw, Payload: &TxAckPayload{TXPKACK: TXPKACK{Error: outcome}}}
+}
+
+// Outcome is the acknowledgement's error value; no JSON or an empty error
+// means TxAckNone (success).
+func (a TxAck) Outcome() string {
+	if a.Payload == nil || a.Payload.TXPKACK.Error == "" {
+		return TxAckNone
+	}
+	return a.Payload.TXPKACK.Error
+}
+
+// ErrSize is returned by CheckSize when a packet's size field disagrees
+// with its data.
+var ErrSize = errors.New("gwmp: size does not match data")
+
+// CheckSize checks the size field against the data; the packet forwarder
+// refuses a txpk whose size and data differ.
+func (t *TXPK) CheckSize() error {
+	if int(t.Size) != len(t.Data) {
+		return fmt.Errorf("%w: txpk size %d but %d data bytes", ErrSize, t.Size, len(t.Data))
+	}
+	return nil
+}
+
+// CheckSizes checks the size field of every rxpk against its data.
+func (p *PushDataPayload) CheckSizes() error {
+	for i := range p.RXPK {
+		if r := &p.RXPK[i]; int(r.Size) != len(r.Data) {
+			return fmt.Errorf("%w: rxpk %d size %d but %d data bytes", ErrSize, i, r.Size, len(r.Data))
+		}
+	}
+	return nil
 }
 
 // UnmarshalBinary decodes a TX_ACK datagram.

@@ -55,7 +55,7 @@ type Stat struct {
 	Alti *int32   `json:"alti,omitempty"`
 	RXNb uint32   `json:"rxnb"`
 	RXOK uint32   `json:"rxok"`
-	RXFW uint32   `json:"rwfw"`
+	RXFW uint32   `json:"rxfw"`
 	ACKR *float64 `json:"ackr,omitempty"`
 	DWNb uint32   `json:"dwnb"`
 	TXNb uint32   `json:"txnb"`

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hexproof/hexproof/router/gwmp"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 )
 
 // EUI is the gateway EUI of a hotspot's virtual gateways: the first eight
@@ -28,7 +28,7 @@ func EUI(hotspot [32]byte) uint64 {
 // Handler receives the LNS's downlinks.
 type Handler interface {
 	// PullResp is called from the gateway's read loop; it must not block.
-	PullResp(g *Gateway, token uint16, txpk gwmp.TXPK, received time.Time)
+	PullResp(g *Gateway, token uint16, dl Downlink, received time.Time)
 }
 
 // Config tunes the gateways.
@@ -104,6 +104,7 @@ func (m *Manager) Get(hotspot [32]byte, lns string) (*Gateway, error) {
 		return nil, fmt.Errorf("open gateway socket to %s: %w", lns, err)
 	}
 	g := &Gateway{m: m, k: k, conn: conn, eui: EUI(hotspot), Hotspot: hotspot, LNS: lns}
+	binary.BigEndian.PutUint64(g.gwID[:], g.eui)
 	g.lastUp.Store(time.Now().UnixNano())
 
 	m.mu.Lock()
@@ -194,6 +195,7 @@ type Gateway struct {
 	k       key
 	conn    *net.UDPConn
 	eui     uint64
+	gwID    gwmp.EUI64 // eui as sent on the wire
 	Hotspot [32]byte
 	LNS     string
 
@@ -235,8 +237,14 @@ func (g *Gateway) Push(rx gwmp.RXPK, frameKey string) error {
 	g.mu.Unlock()
 
 	bp := bufPool.Get().(*[]byte)
-	b := gwmp.AppendPushData((*bp)[:0], uint16(g.token.Add(1)), g.eui, []gwmp.RXPK{rx}, nil)
-	_, err := g.conn.Write(b)
+	p := gwmp.PushData{Version: gwmp.Version2, Token: uint16(g.token.Add(1)), GatewayID: g.gwID,
+		Payload: gwmp.PushDataPayload{RXPK: []gwmp.RXPK{rx}}}
+	b, err := p.AppendBinary((*bp)[:0])
+	if err != nil {
+		bufPool.Put(bp)
+		return fmt.Errorf("encode push data: %w", err)
+	}
+	_, err = g.conn.Write(b)
 	*bp = b
 	bufPool.Put(bp)
 	if err != nil {
@@ -270,21 +278,32 @@ func (g *Gateway) TxAck(token uint16, errStr string) error {
 		g.txNb.Add(1)
 	}
 	var buf [96]byte
-	_, err := g.conn.Write(gwmp.AppendTxAck(buf[:0], token, g.eui, errStr))
+	b, err := gwmp.NewTxAck(token, g.gwID, errStr).AppendBinary(buf[:0])
+	if err != nil {
+		return fmt.Errorf("encode tx ack: %w", err)
+	}
+	_, err = g.conn.Write(b)
 	return err
 }
 
 func (g *Gateway) pullData() {
 	var buf [12]byte
-	if _, err := g.conn.Write(gwmp.AppendPullData(buf[:0], uint16(g.token.Add(1)), g.eui)); err != nil {
+	b, _ := gwmp.PullData{Version: gwmp.Version2, Token: uint16(g.token.Add(1)), GatewayID: g.gwID}.AppendBinary(buf[:0])
+	if _, err := g.conn.Write(b); err != nil {
 		g.m.log.Debug("pull data", "lns", g.LNS, "err", err)
 	}
 }
 
 func (g *Gateway) sendStat(now time.Time) {
 	rx := g.rxNb.Swap(0)
-	st := &gwmp.Stat{Time: now.UTC().Format("2006-01-02 15:04:05 MST"), RXNb: rx, RXOK: rx, RXFW: rx, ACKR: 100, DWNb: g.dwNb.Swap(0), TXNb: g.txNb.Swap(0)}
-	b := gwmp.AppendPushData(nil, uint16(g.token.Add(1)), g.eui, nil, st)
+	ackr := 100.0
+	st := &gwmp.Stat{Time: gwmp.StatTime(now), RXNb: rx, RXOK: rx, RXFW: rx, ACKR: &ackr, DWNb: g.dwNb.Swap(0), TXNb: g.txNb.Swap(0)}
+	b, err := gwmp.PushData{Version: gwmp.Version2, Token: uint16(g.token.Add(1)), GatewayID: g.gwID,
+		Payload: gwmp.PushDataPayload{Stat: st}}.MarshalBinary()
+	if err != nil {
+		g.m.log.Error("encode stat", "err", err)
+		return
+	}
 	if _, err := g.conn.Write(b); err != nil {
 		g.m.log.Debug("stat", "lns", g.LNS, "err", err)
 	}
@@ -309,15 +328,15 @@ func (g *Gateway) readLoop() {
 			continue
 		}
 		switch h.Type {
-		case gwmp.PushAck, gwmp.PullAck:
-		case gwmp.PullResp:
-			p, err := gwmp.ParsePullResp(buf[:n])
+		case gwmp.TypePushAck, gwmp.TypePullAck:
+		case gwmp.TypePullResp:
+			token, dl, err := ParsePullResp(buf[:n])
 			if err != nil {
 				g.m.log.Warn("bad PULL_RESP from lns", "lns", g.LNS, "err", err)
 				continue
 			}
 			g.dwNb.Add(1)
-			g.m.handler.PullResp(g, p.Token, p.TXPK, now)
+			g.m.handler.PullResp(g, token, dl, now)
 		}
 	}
 }

@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/logging"
-	"github.com/hexproof/hexproof/router/gwmp"
 )
 
 type nopHandler struct {
 	mu  sync.Mutex
-	got []gwmp.TXPK
+	got []Downlink
 }
 
-func (h *nopHandler) PullResp(_ *Gateway, _ uint16, tx gwmp.TXPK, _ time.Time) {
+func (h *nopHandler) PullResp(_ *Gateway, _ uint16, tx Downlink, _ time.Time) {
 	h.mu.Lock()
 	h.got = append(h.got, tx)
 	h.mu.Unlock()
@@ -72,26 +72,28 @@ func TestGatewayAgainstUDPServer(t *testing.T) {
 	}
 	// The first datagram is the PULL_DATA that opens the downlink path.
 	hd, b, from := read()
-	if hd.Type != gwmp.PullData {
+	if hd.Type != gwmp.TypePullData {
 		t.Fatalf("first datagram %v, want PULL_DATA", hd.Type)
 	}
-	if _, eui, _ := gwmp.ParsePullData(b); eui != EUI(hot) {
-		t.Fatalf("PULL_DATA EUI %016x", eui)
+	var pull gwmp.PullData
+	if err := pull.UnmarshalBinary(b); err != nil || pull.GatewayID.Uint64() != EUI(hot) {
+		t.Fatalf("PULL_DATA %+v %v", pull, err)
 	}
-	if err := g.Push(gwmp.RXPK{Tmst: 5_000_000, DataRate: "SF7BW125", CodingRate: "4/5", Data: []byte{1}}, "frame"); err != nil {
+	if err := g.Push(gwmp.RXPK{Tmst: 5_000_000, Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF7BW125"}, CodR: "4/5", Size: 1, Data: []byte{1}}, "frame"); err != nil {
 		t.Fatal(err)
 	}
 	for {
 		hd, b, _ = read()
-		if hd.Type == gwmp.PushData {
+		if hd.Type == gwmp.TypePushData {
 			break
 		}
 	}
-	if p, err := gwmp.ParsePushData(b); err != nil || p.EUI != EUI(hot) || p.RXPK[0].Tmst != 5_000_000 {
+	var p gwmp.PushData
+	if err := p.UnmarshalBinary(b); err != nil || p.GatewayID.Uint64() != EUI(hot) || p.Payload.RXPK[0].Tmst != 5_000_000 {
 		t.Fatalf("PUSH_DATA %+v %v", p, err)
 	}
 	// A PULL_RESP reaches the handler.
-	pr, _ := gwmp.AppendPullResp(nil, 9, gwmp.TXPK{Tmst: 6_000_000, FrequencyHz: 868_100_000, DataRate: "SF7BW125", Modulation: "LORA", Data: []byte{2}})
+	pr, _ := gwmp.PullResp{Token: 9, Payload: gwmp.PullRespPayload{TXPK: Downlink{Tmst: 6_000_000, FrequencyHz: 868_100_000, DataRate: "SF7BW125", Modulation: "LORA", Data: []byte{2}}.TXPK()}}.MarshalBinary()
 	srv.WriteToUDP(pr, from)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -107,7 +109,7 @@ func TestGatewayAgainstUDPServer(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Keepalives keep coming while the gateway lives.
-	if hd, _, _ = read(); hd.Type != gwmp.PullData {
+	if hd, _, _ = read(); hd.Type != gwmp.TypePullData {
 		t.Fatalf("got %v, want a PULL_DATA keepalive", hd.Type)
 	}
 	// Idle (150 ms without uplinks): closed, and Get opens a fresh one.

@@ -11,10 +11,10 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/sim/air"
 	"github.com/hexproof/hexproof/sim/device"
-	"github.com/hexproof/hexproof/sim/gwmp"
 	"github.com/hexproof/hexproof/sim/lns"
 	"github.com/hexproof/hexproof/sim/pktfwd"
 	"github.com/hexproof/hexproof/sim/radio"
@@ -50,7 +50,7 @@ func forwarders(t *testing.T, ctx context.Context, w *world.World, a *air.Air, s
 	t.Cleanup(wg.Wait)
 	fwds := make([]*pktfwd.Forwarder, len(w.Hotspots))
 	for i, h := range w.Hotspots {
-		eui, err := gwmp.ParseEUI(h.GatewayEUI)
+		eui, err := gwmp.ParseEUI64(h.GatewayEUI)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 	forwarders(t, ctx, w, a, srvConn.LocalAddr().String())
 
 	// Learn each gateway's address from its PULL_DATA.
-	addrs := map[gwmp.EUI]net.Addr{}
+	addrs := map[gwmp.EUI64]net.Addr{}
 	buf := make([]byte, 65535)
 	srvConn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for len(addrs) < len(w.Hotspots) {
@@ -226,8 +226,9 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("waiting for PULL_DATA: %v", err)
 		}
-		if p, err := gwmp.Unmarshal(buf[:n]); err == nil && p.Type == gwmp.PullData {
-			addrs[p.EUI] = from
+		var p gwmp.PullData
+		if p.UnmarshalBinary(buf[:n]) == nil {
+			addrs[p.GatewayID] = from
 		}
 	}
 
@@ -236,14 +237,14 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 	payload := bytes.Repeat([]byte{0xb0}, 52)
 	payload[0] = 0xe0 // proprietary MHDR
 	powe := 16 - int(h.GainDBi)
-	eui, _ := gwmp.ParseEUI(h.GatewayEUI)
-	resp, err := gwmp.NewPullResp(2, 77, gwmp.TXPK{Imme: true, Freq: 867.7, Powe: powe, Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF9BW125"},
-		CodR: "4/5", IPol: false, Data: payload})
+	eui, _ := gwmp.ParseEUI64(h.GatewayEUI)
+	resp, err := gwmp.PullResp{Version: gwmp.Version2, Token: 77, Payload: gwmp.PullRespPayload{TXPK: gwmp.TXPK{Imme: true, Freq: 867.7,
+		Powe: int16(powe), Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF9BW125"}, CodR: "4/5", IPol: false, Size: uint16(len(payload)), Data: payload}}}.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	sent := time.Now()
-	if _, err := srvConn.WriteTo(resp.Marshal(), addrs[eui]); err != nil {
+	if _, err := srvConn.WriteTo(resp, addrs[eui]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -263,15 +264,14 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("witnesses %v, want %v: %v", got, want, err)
 		}
-		p, err := gwmp.Unmarshal(buf[:n])
-		if err != nil || p.Type != gwmp.PushData {
+		if h, err := gwmp.ParseHeader(buf[:n]); err != nil || h.Type != gwmp.TypePushData {
 			continue
 		}
-		pd, err := gwmp.DecodePushData(p)
-		if err != nil {
+		var p gwmp.PushData
+		if err := p.UnmarshalBinary(buf[:n]); err != nil {
 			t.Fatal(err)
 		}
-		for _, rx := range pd.RXPK {
+		for _, rx := range p.Payload.RXPK {
 			if bytes.Equal(rx.Data, payload) {
 				if first.IsZero() {
 					first = time.Now()
@@ -279,7 +279,7 @@ func TestBeaconsReachWitnesses(t *testing.T) {
 				if rx.DatR.LoRa != "SF9BW125" || rx.Freq != 867.7 {
 					t.Fatalf("rxpk %+v", rx)
 				}
-				got[p.EUI.String()] = rx.RSSI
+				got[p.GatewayID.String()] = int(rx.RSSI)
 			}
 		}
 	}
@@ -356,10 +356,9 @@ func TestCollisions(t *testing.T) {
 				if err != nil {
 					break
 				}
-				if p, err := gwmp.Unmarshal(buf[:n]); err == nil && p.Type == gwmp.PushData {
-					if pd, err := gwmp.DecodePushData(p); err == nil && len(pd.RXPK) > 0 {
-						pushes++
-					}
+				var p gwmp.PushData
+				if p.UnmarshalBinary(buf[:n]) == nil && len(p.Payload.RXPK) > 0 {
+					pushes++
 				}
 			}
 			st := a.Stats()

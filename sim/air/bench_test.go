@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/sim/air"
-	"github.com/hexproof/hexproof/sim/gwmp"
 	"github.com/hexproof/hexproof/sim/pktfwd"
 	"github.com/hexproof/hexproof/sim/radio"
 	"github.com/hexproof/hexproof/sim/world"
@@ -47,7 +47,7 @@ func BenchmarkAirBeacons1000(b *testing.B) {
 	defer cancel()
 	a := air.New(air.Config{Immediate: true}, w, m, nil)
 	for i, h := range w.Hotspots {
-		eui, _ := gwmp.ParseEUI(h.GatewayEUI)
+		eui, _ := gwmp.ParseEUI64(h.GatewayEUI)
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
@@ -64,8 +64,8 @@ func BenchmarkAirBeacons1000(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h := w.Hotspots[i%len(w.Hotspots)]
-		a.Transmitter(h.Index)(pktfwd.Downlink{At: time.Now(), Outcome: gwmp.TxNone, TXPK: gwmp.TXPK{Imme: true, Freq: 868.1,
-			Powe: 16 - int(h.GainDBi), Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF9BW125"}, CodR: "4/5", Size: 52, Data: payload}})
+		a.Transmitter(h.Index)(pktfwd.Downlink{At: time.Now(), Outcome: gwmp.TxAckNone, TXPK: gwmp.TXPK{Imme: true, Freq: 868.1,
+			Powe: 16 - int16(h.GainDBi), Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF9BW125"}, CodR: "4/5", Size: 52, Data: payload}})
 	}
 	b.StopTimer()
 	st := a.Stats()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 
-	"github.com/hexproof/hexproof/sim/gwmp"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 )
 
 type memPublisher struct {
@@ -45,8 +45,8 @@ func FuzzProcess(f *testing.F) {
 		d := s.devices[lorawan.EUI64{1}]
 		d.joined, d.devAddr = true, lorawan.DevAddr{0x78, 0, 0, 0}
 		s.byAddr[d.devAddr] = d
-		s.process([]rxCopy{{gw: gwmp.EUI{9}, rx: gwmp.RXPK{Tmst: 1, Freq: 868.1, Stat: 1, Modu: "LORA",
-			DatR: gwmp.DataRate{LoRa: "SF7BW125"}, Size: len(phy), Data: phy}}})
+		s.process([]rxCopy{{gw: gwmp.EUI64{9}, rx: gwmp.RXPK{Tmst: 1, Freq: 868.1, Stat: 1, Modu: "LORA",
+			DatR: gwmp.DatR{LoRa: "SF7BW125"}, Size: uint16(len(phy)), Data: phy}}})
 		if st := s.Stats(); st.Joins != 0 || st.Uplinks != 0 || len(pub.msgs) != 0 {
 			t.Fatalf("random frame % x was accepted: %+v", phy, st)
 		}

@@ -2,6 +2,7 @@ package lns
 
 import (
 	"context"
+	"encoding"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,7 @@ import (
 
 	"github.com/brocaar/lorawan"
 
-	"github.com/hexproof/hexproof/sim/gwmp"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/sim/joinkeys"
 	"github.com/hexproof/hexproof/sim/sensor"
 )
@@ -135,7 +136,7 @@ type gateway struct {
 }
 
 type rxCopy struct {
-	gw gwmp.EUI
+	gw gwmp.EUI64
 	rx gwmp.RXPK
 }
 
@@ -145,7 +146,7 @@ type pending struct {
 }
 
 type downlink struct {
-	gw      gwmp.EUI
+	gw      gwmp.EUI64
 	txpk    gwmp.TXPK
 	rx2     bool
 	rx2Tmst uint32
@@ -162,7 +163,7 @@ type Server struct {
 	mu        sync.Mutex
 	devices   map[lorawan.EUI64]*device
 	byAddr    map[lorawan.DevAddr]*device
-	gateways  map[gwmp.EUI]*gateway
+	gateways  map[gwmp.EUI64]*gateway
 	pending   map[string]*pending
 	downlinks map[uint16]*downlink
 	nextAddr  uint32
@@ -209,7 +210,7 @@ func New(cfg Config, conn net.PacketConn, pub Publisher, logger *slog.Logger) (*
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, conn: conn, pub: pub, log: logger.With("company", cfg.Company),
-		devices: map[lorawan.EUI64]*device{}, byAddr: map[lorawan.DevAddr]*device{}, gateways: map[gwmp.EUI]*gateway{},
+		devices: map[lorawan.EUI64]*device{}, byAddr: map[lorawan.DevAddr]*device{}, gateways: map[gwmp.EUI64]*gateway{},
 		pending: map[string]*pending{}, downlinks: map[uint16]*downlink{}, joinNonce: 1}
 	for _, d := range cfg.Devices {
 		s.AddDevice(d)
@@ -283,44 +284,65 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("read GWMP: %w", err)
 		}
-		p, err := gwmp.Unmarshal(buf[:n])
-		if err != nil {
+		if err := s.handle(buf[:n], from); err != nil {
 			s.log.Debug("bad GWMP datagram", "from", from.String(), "err", err)
-			continue
 		}
-		s.handle(p, from)
 	}
 }
 
-func (s *Server) send(p gwmp.Packet, to net.Addr) {
-	if _, err := s.conn.WriteTo(p.Marshal(), to); err != nil {
-		s.log.Debug("send GWMP", "type", p.Type.String(), "err", err)
+func (s *Server) send(p encoding.BinaryMarshaler, to net.Addr) {
+	b, err := p.MarshalBinary()
+	if err != nil {
+		s.log.Error("encode GWMP", "err", err)
+		return
+	}
+	if _, err := s.conn.WriteTo(b, to); err != nil {
+		s.log.Debug("send GWMP", "type", gwmp.Type(b[3]).String(), "err", err)
 	}
 }
 
-func (s *Server) handle(p gwmp.Packet, from net.Addr) {
-	switch p.Type {
-	case gwmp.PullData:
+func (s *Server) handle(b []byte, from net.Addr) error {
+	h, err := gwmp.ParseHeader(b)
+	if err != nil {
+		return err
+	}
+	switch h.Type {
+	case gwmp.TypePullData:
+		var p gwmp.PullData
+		if err := p.UnmarshalBinary(b); err != nil {
+			return err
+		}
 		s.mu.Lock()
-		s.gateways[p.EUI] = &gateway{pullAddr: from, version: p.Version}
+		s.gateways[p.GatewayID] = &gateway{pullAddr: from, version: p.Version}
 		s.mu.Unlock()
-		s.send(gwmp.Packet{Version: p.Version, Token: p.Token, Type: gwmp.PullAck}, from)
-	case gwmp.PushData:
-		s.send(gwmp.Packet{Version: p.Version, Token: p.Token, Type: gwmp.PushAck}, from)
-		pd, err := gwmp.DecodePushData(p)
-		if err != nil {
-			s.log.Debug("bad PUSH_DATA", "gateway", p.EUI.String(), "err", err)
-			return
+		s.send(gwmp.Ack{Version: p.Version, Token: p.Token, Type: gwmp.TypePullAck}, from)
+	case gwmp.TypePushData:
+		if len(b) <= 12 { // no JSON: not acknowledged
+			return gwmp.ErrShort
 		}
-		for _, rx := range pd.RXPK {
+		s.send(gwmp.Ack{Version: h.Version, Token: h.Token, Type: gwmp.TypePushAck}, from)
+		var p gwmp.PushData
+		err := p.UnmarshalBinary(b)
+		if err == nil {
+			err = p.Payload.CheckSizes()
+		}
+		if err != nil {
+			return fmt.Errorf("push_data from gateway %s: %w", p.GatewayID, err)
+		}
+		for _, rx := range p.Payload.RXPK {
 			if rx.Stat != 1 || rx.Modu != "LORA" {
 				continue
 			}
-			s.addCopy(rxCopy{gw: p.EUI, rx: rx})
+			s.addCopy(rxCopy{gw: p.GatewayID, rx: rx})
 		}
-	case gwmp.TxAck:
+	case gwmp.TypeTxAck:
+		var p gwmp.TxAck
+		if err := p.UnmarshalBinary(b); err != nil {
+			return err
+		}
 		s.txAck(p)
 	}
+	return nil
 }
 
 func (s *Server) addCopy(c rxCopy) {
@@ -353,18 +375,26 @@ func (s *Server) addCopy(c rxCopy) {
 	s.pending[key] = p
 }
 
+// snr is the copy's SNR; 0 when the gateway reported none.
+func snr(rx gwmp.RXPK) float64 {
+	if rx.LSNR == nil {
+		return 0
+	}
+	return *rx.LSNR
+}
+
 // best orders copies best first (SNR, then RSSI) and returns the
 // gateway receptions for the event.
 func best(copies []rxCopy) []GatewayRx {
 	sort.SliceStable(copies, func(i, j int) bool {
-		if copies[i].rx.LSNR != copies[j].rx.LSNR {
-			return copies[i].rx.LSNR > copies[j].rx.LSNR
+		if a, b := snr(copies[i].rx), snr(copies[j].rx); a != b {
+			return a > b
 		}
 		return copies[i].rx.RSSI > copies[j].rx.RSSI
 	})
 	out := make([]GatewayRx, len(copies))
 	for i, c := range copies {
-		out[i] = GatewayRx{GatewayID: c.gw.String(), RSSI: c.rx.RSSI, SNR: c.rx.LSNR, Tmst: c.rx.Tmst}
+		out[i] = GatewayRx{GatewayID: c.gw.String(), RSSI: int(c.rx.RSSI), SNR: snr(c.rx), Tmst: c.rx.Tmst}
 	}
 	return out
 }
@@ -572,7 +602,7 @@ func (s *Server) downlink(copies []rxCopy, phy []byte, delay time.Duration) {
 			continue
 		}
 		tmst := c.rx.Tmst + uint32(delay/time.Microsecond)
-		tx := gwmp.TXPK{Tmst: &tmst, Freq: c.rx.Freq, Powe: s.cfg.TxPowerDBm, Modu: "LORA", DatR: c.rx.DatR, CodR: "4/5",
+		tx := gwmp.TXPK{Tmst: &tmst, Freq: c.rx.Freq, Powe: int16(s.cfg.TxPowerDBm), Modu: "LORA", DatR: c.rx.DatR, CodR: "4/5",
 			IPol: true, Data: phy}
 		rx2 := tmst + 1_000_000
 		s.sendTXPK(c.gw, gw, tx, &downlink{gw: c.gw, txpk: tx, rx2Tmst: rx2})
@@ -583,7 +613,7 @@ func (s *Server) downlink(copies []rxCopy, phy []byte, delay time.Duration) {
 
 // sendTXPK sends a PULL_RESP and remembers it until its TX_ACK (caller
 // holds mu).
-func (s *Server) sendTXPK(eui gwmp.EUI, gw *gateway, tx gwmp.TXPK, dl *downlink) {
+func (s *Server) sendTXPK(eui gwmp.EUI64, gw *gateway, tx gwmp.TXPK, dl *downlink) {
 	now := s.cfg.Clock()
 	for tok, old := range s.downlinks {
 		if now.Sub(old.sentAt) > 30*time.Second {
@@ -594,11 +624,8 @@ func (s *Server) sendTXPK(eui gwmp.EUI, gw *gateway, tx gwmp.TXPK, dl *downlink)
 	for s.downlinks[token] != nil {
 		token++
 	}
-	p, err := gwmp.NewPullResp(gw.version, token, tx)
-	if err != nil {
-		s.log.Error("encode PULL_RESP", "err", err)
-		return
-	}
+	tx.Size = uint16(len(tx.Data))
+	p := gwmp.PullResp{Version: gw.version, Token: token, Payload: gwmp.PullRespPayload{TXPK: tx}}
 	dl.sentAt = now
 	s.downlinks[token] = dl
 	s.stats.Downlinks++
@@ -606,25 +633,20 @@ func (s *Server) sendTXPK(eui gwmp.EUI, gw *gateway, tx gwmp.TXPK, dl *downlink)
 	s.log.Debug("downlink", "gateway", eui.String(), "token", token, "tmst", *tx.Tmst, "rx2", dl.rx2)
 }
 
-func (s *Server) txAck(p gwmp.Packet) {
-	a, err := gwmp.DecodeTxAck(p)
-	if err != nil {
-		s.log.Debug("bad TX_ACK", "err", err)
-		return
-	}
+func (s *Server) txAck(a gwmp.TxAck) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dl, ok := s.downlinks[p.Token]
+	dl, ok := s.downlinks[a.Token]
 	if !ok {
 		return
 	}
-	delete(s.downlinks, p.Token)
-	if a.Error() == gwmp.TxNone {
+	delete(s.downlinks, a.Token)
+	if a.Outcome() == gwmp.TxAckNone {
 		s.stats.TxAcked++
 		return
 	}
 	s.stats.TxRefused++
-	s.log.Info("downlink refused by gateway", "gateway", dl.gw.String(), "error", a.Error(), "rx2", dl.rx2)
+	s.log.Info("downlink refused by gateway", "gateway", dl.gw.String(), "error", a.Outcome(), "rx2", dl.rx2)
 	gw, ok := s.gateways[dl.gw]
 	if dl.rx2 || !ok {
 		return
@@ -633,7 +655,7 @@ func (s *Server) txAck(p gwmp.Packet) {
 	tmst := dl.rx2Tmst
 	tx.Tmst = &tmst
 	tx.Freq = float64(s.cfg.RX2FrequencyHz) / 1e6
-	tx.DatR = gwmp.DataRate{LoRa: s.cfg.RX2DataRate}
+	tx.DatR = gwmp.DatR{LoRa: s.cfg.RX2DataRate}
 	s.stats.RX2Retries++
 	s.sendTXPK(dl.gw, gw, tx, &downlink{gw: dl.gw, txpk: tx, rx2: true})
 }

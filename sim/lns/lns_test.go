@@ -13,9 +13,9 @@ import (
 	"github.com/brocaar/lorawan"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/sim/device"
-	"github.com/hexproof/hexproof/sim/gwmp"
 	"github.com/hexproof/hexproof/sim/lns"
 	"github.com/hexproof/hexproof/sim/pktfwd"
 	"github.com/hexproof/hexproof/sim/sensor"
@@ -57,7 +57,7 @@ type gatewaySim struct {
 	down chan pktfwd.Downlink
 }
 
-func startGateway(t *testing.T, ctx context.Context, eui gwmp.EUI, server string, outcome func(pktfwd.Downlink) string) *gatewaySim {
+func startGateway(t *testing.T, ctx context.Context, eui gwmp.EUI64, server string, outcome func(pktfwd.Downlink) string) *gatewaySim {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -148,13 +148,13 @@ func setup(t *testing.T) *world {
 	go func() { srvDone <- srv.Run(ctx) }()
 	failRX1 := &atomic.Bool{}
 	// Gateway A hears best; it refuses RX1 frames while failRX1 is set.
-	a := startGateway(t, ctx, gwmp.EUI{0xa, 0, 0, 0, 0, 0, 0, 1}, conn.LocalAddr().String(), func(d pktfwd.Downlink) string {
+	a := startGateway(t, ctx, gwmp.EUI64{0xa, 0, 0, 0, 0, 0, 0, 1}, conn.LocalAddr().String(), func(d pktfwd.Downlink) string {
 		if failRX1.Load() && d.TXPK.Freq != 869.525 {
-			return gwmp.TxTooLate
+			return gwmp.TxAckTooLate
 		}
 		return d.Outcome
 	})
-	b := startGateway(t, ctx, gwmp.EUI{0xb, 0, 0, 0, 0, 0, 0, 2}, conn.LocalAddr().String(), nil)
+	b := startGateway(t, ctx, gwmp.EUI64{0xb, 0, 0, 0, 0, 0, 0, 2}, conn.LocalAddr().String(), nil)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-srvDone; err != nil {
@@ -256,7 +256,7 @@ func TestJoinUplinksAndAck(t *testing.T) {
 	if *ack.TXPK.Tmst != ta+1_000_000 {
 		t.Fatalf("ack PULL_RESP tmst %d, want uplink tmst %d + 1000000", *ack.TXPK.Tmst, ta)
 	}
-	if ack.TXPK.Freq != 868.3 || ack.TXPK.DatR.LoRa != "SF7BW125" || !ack.TXPK.IPol || ack.Outcome != gwmp.TxNone {
+	if ack.TXPK.Freq != 868.3 || ack.TXPK.DatR.LoRa != "SF7BW125" || !ack.TXPK.IPol || ack.Outcome != gwmp.TxAckNone {
 		t.Fatalf("ack txpk %+v", ack.TXPK)
 	}
 	dev, err := w.dev.HandleDownlink(ack.TXPK.Data, delay(ta, ack))

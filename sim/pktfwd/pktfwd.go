@@ -5,18 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/hexproof/hexproof/sim/gwmp"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 )
 
 // Config configures one forwarder.
 type Config struct {
-	GatewayEUI gwmp.EUI
+	GatewayEUI gwmp.EUI64
 	// Server is the GWMP server's UDP address (host:port).
 	Server string
 	// KeepaliveInterval between PULL_DATA; lora_pkt_fwd's default is 10 s.
@@ -30,7 +31,7 @@ type Config struct {
 	// MaxTxLead is how far ahead a downlink may be scheduled; 0 is 10 s.
 	MaxTxLead time.Duration
 	// TxOutcome, when set, decides the TX_ACK outcome of each downlink
-	// instead of the timing rules (gwmp.TxNone, gwmp.TxTooLate, ...).
+	// instead of the timing rules (gwmp.TxAckNone, gwmp.TxAckTooLate, ...).
 	TxOutcome func(Downlink) string
 	// Lat, Lng, Alt reported in the status, if set.
 	Lat, Lng float64
@@ -61,7 +62,7 @@ type Downlink struct {
 	TXPK  gwmp.TXPK
 	// At is when the frame goes on air (now for imme).
 	At time.Time
-	// Outcome is the TX_ACK error sent back (gwmp.TxNone: transmitted).
+	// Outcome is the TX_ACK error sent back (gwmp.TxAckNone: transmitted).
 	Outcome string
 }
 
@@ -127,7 +128,7 @@ func New(cfg Config, conn net.PacketConn, logger *slog.Logger, onTx func(Downlin
 }
 
 // EUI is the gateway's EUI.
-func (f *Forwarder) EUI() gwmp.EUI { return f.cfg.GatewayEUI }
+func (f *Forwarder) EUI() gwmp.EUI64 { return f.cfg.GatewayEUI }
 
 // Tmst is the concentrator counter at t.
 func (f *Forwarder) Tmst(t time.Time) uint32 { return uint32(t.Sub(f.start).Microseconds()) }
@@ -163,11 +164,12 @@ func (f *Forwarder) Send(up Uplink) error {
 	if err != nil {
 		return err
 	}
-	p, err := gwmp.NewPushData(f.nextToken(), f.cfg.GatewayEUI, gwmp.PushDataPayload{RXPK: []gwmp.RXPK{rx}})
+	b, err := gwmp.PushData{Version: gwmp.Version2, Token: f.nextToken(), GatewayID: f.cfg.GatewayEUI,
+		Payload: gwmp.PushDataPayload{RXPK: []gwmp.RXPK{rx}}}.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("encode PUSH_DATA: %w", err)
 	}
-	if _, err := f.conn.WriteTo(p.Marshal(), f.server); err != nil {
+	if _, err := f.conn.WriteTo(b, f.server); err != nil {
 		return fmt.Errorf("send PUSH_DATA: %w", err)
 	}
 	f.mu.Lock()
@@ -192,11 +194,13 @@ func (f *Forwarder) rxpk(up Uplink) (gwmp.RXPK, error) {
 	if tmst == 0 {
 		tmst = f.Tmst(f.cfg.Clock())
 	}
-	rx := gwmp.RXPK{Tmst: tmst, Chan: up.Channel, RFCh: up.RFChain, Freq: float64(up.FrequencyHz) / 1e6, Stat: 1, Modu: "LORA",
-		DatR: gwmp.DataRate{LoRa: up.DataRate}, CodR: cr, RSSI: int(roundHalfAway(up.RSSI)), LSNR: float64(int(up.SNR*10)) / 10,
-		Size: len(up.PHYPayload), Data: append([]byte(nil), up.PHYPayload...)}
+	lsnr := float64(int(up.SNR*10)) / 10
+	rx := gwmp.RXPK{Tmst: tmst, Chan: uint8(up.Channel), RFCh: uint8(up.RFChain), Freq: float64(up.FrequencyHz) / 1e6, Stat: 1, Modu: "LORA",
+		DatR: gwmp.DatR{LoRa: up.DataRate}, CodR: cr, RSSI: int16(max(min(roundHalfAway(up.RSSI), math.MaxInt16), math.MinInt16)), LSNR: &lsnr,
+		Size: uint16(len(up.PHYPayload)), Data: append([]byte(nil), up.PHYPayload...)}
 	if !up.Time.IsZero() {
-		rx.Time = up.Time.UTC().Format(time.RFC3339Nano)
+		t := gwmp.CompactTime(up.Time)
+		rx.Time = &t
 	}
 	return rx, nil
 }
@@ -241,12 +245,12 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.log.Debug("datagram from a stranger ignored", "from", from.String())
 			continue
 		}
-		p, err := gwmp.Unmarshal(buf[:n])
+		h, err := gwmp.ParseHeader(buf[:n])
 		if err != nil {
 			f.log.Warn("bad GWMP datagram", "err", err)
 			continue
 		}
-		f.handle(p)
+		f.handle(h, buf[:n])
 	}
 }
 
@@ -282,8 +286,8 @@ func (f *Forwarder) timers(ctx context.Context) {
 }
 
 func (f *Forwarder) pullData() {
-	p := gwmp.Packet{Version: gwmp.Version2, Token: f.nextToken(), Type: gwmp.PullData, EUI: f.cfg.GatewayEUI}
-	if _, err := f.conn.WriteTo(p.Marshal(), f.server); err != nil {
+	b, _ := gwmp.PullData{Version: gwmp.Version2, Token: f.nextToken(), GatewayID: f.cfg.GatewayEUI}.MarshalBinary()
+	if _, err := f.conn.WriteTo(b, f.server); err != nil {
 		f.log.Debug("send PULL_DATA", "err", err)
 		return
 	}
@@ -294,77 +298,104 @@ func (f *Forwarder) pullData() {
 
 func (f *Forwarder) sendStat() {
 	f.mu.Lock()
-	st := gwmp.Stat{Time: f.cfg.Clock().UTC().Format("2006-01-02 15:04:05 MST"), Lati: f.cfg.Lat, Long: f.cfg.Lng, Alti: f.cfg.Alt,
-		RXNb: f.rxnb, RXOK: f.rxnb, RXFW: f.rxnb, DWNb: f.dwnb, TXNb: f.txnb}
+	var ackr float64
 	if f.rxnb > 0 {
-		st.ACKR = 100 * float64(f.acked) / float64(f.rxnb)
+		ackr = 100 * float64(f.acked) / float64(f.rxnb)
 	}
+	st := gwmp.Stat{Time: gwmp.StatTime(f.cfg.Clock()), RXNb: f.rxnb, RXOK: f.rxnb, RXFW: f.rxnb, ACKR: &ackr, DWNb: f.dwnb, TXNb: f.txnb}
 	f.rxnb, f.dwnb, f.txnb, f.acked = 0, 0, 0, 0
 	f.mu.Unlock()
-	p, err := gwmp.NewPushData(f.nextToken(), f.cfg.GatewayEUI, gwmp.PushDataPayload{Stat: &st})
+	if f.cfg.Lat != 0 || f.cfg.Lng != 0 {
+		lat, lng := f.cfg.Lat, f.cfg.Lng
+		st.Lati, st.Long = &lat, &lng
+	}
+	if f.cfg.Alt != 0 {
+		alt := int32(f.cfg.Alt)
+		st.Alti = &alt
+	}
+	b, err := gwmp.PushData{Version: gwmp.Version2, Token: f.nextToken(), GatewayID: f.cfg.GatewayEUI, Payload: gwmp.PushDataPayload{Stat: &st}}.MarshalBinary()
 	if err != nil {
+		f.log.Error("encode stat", "err", err)
 		return
 	}
-	if _, err := f.conn.WriteTo(p.Marshal(), f.server); err == nil {
+	if _, err := f.conn.WriteTo(b, f.server); err == nil {
 		f.mu.Lock()
 		f.counters.PushData++
 		f.mu.Unlock()
 	}
 }
 
-func (f *Forwarder) handle(p gwmp.Packet) {
-	switch p.Type {
-	case gwmp.PushAck:
+func (f *Forwarder) handle(h gwmp.Header, b []byte) {
+	switch h.Type {
+	case gwmp.TypePushAck:
 		f.mu.Lock()
 		f.counters.PushAck++
 		f.acked++
 		f.mu.Unlock()
-	case gwmp.PullAck:
+	case gwmp.TypePullAck:
 		f.lastPull.Store(f.cfg.Clock().UnixNano())
 		f.mu.Lock()
 		f.counters.PullAck++
 		f.mu.Unlock()
-	case gwmp.PullResp:
-		f.pullResp(p)
+	case gwmp.TypePullResp:
+		f.pullResp(b)
 	default:
-		f.log.Debug("unexpected GWMP packet", "type", p.Type.String())
+		f.log.Debug("unexpected GWMP packet", "type", h.Type.String())
 	}
 }
 
-func (f *Forwarder) pullResp(p gwmp.Packet) {
+// decodePullResp decodes a PULL_RESP and refuses, as lora_pkt_fwd does, a
+// txpk whose size and data differ or that has no time to be sent at.
+func decodePullResp(b []byte) (gwmp.PullResp, error) {
+	var p gwmp.PullResp
+	if err := p.UnmarshalBinary(b); err != nil {
+		return p, err
+	}
+	t := &p.Payload.TXPK
+	if err := t.CheckSize(); err != nil {
+		return p, err
+	}
+	if !t.Imme && t.Tmst == nil && t.Tmms == nil {
+		return p, errors.New("txpk has neither imme, tmst nor tmms")
+	}
+	return p, nil
+}
+
+func (f *Forwarder) pullResp(b []byte) {
 	f.mu.Lock()
 	f.counters.PullResp++
 	f.dwnb++
 	f.mu.Unlock()
-	txpk, err := gwmp.DecodePullResp(p)
+	p, err := decodePullResp(b)
 	if err != nil {
 		// lora_pkt_fwd drops an undecodable PULL_RESP without a TX_ACK.
 		f.log.Warn("bad PULL_RESP", "err", err)
 		return
 	}
+	txpk := p.Payload.TXPK
 	d := Downlink{Token: p.Token, TXPK: txpk}
 	now := f.cfg.Clock()
 	switch {
 	case txpk.Imme:
-		d.At, d.Outcome = now, gwmp.TxNone
+		d.At, d.Outcome = now, gwmp.TxAckNone
 	case txpk.Tmst != nil:
 		d.At = f.TimeOf(*txpk.Tmst)
 		switch lead := d.At.Sub(now); {
 		case lead < f.cfg.MinTxLead:
-			d.Outcome = gwmp.TxTooLate
+			d.Outcome = gwmp.TxAckTooLate
 		case lead > f.cfg.MaxTxLead:
-			d.Outcome = gwmp.TxTooEarly
+			d.Outcome = gwmp.TxAckTooEarly
 		default:
-			d.Outcome = gwmp.TxNone
+			d.Outcome = gwmp.TxAckNone
 		}
 	default:
-		d.Outcome = gwmp.TxGPSUnlocked
+		d.Outcome = gwmp.TxAckGPSUnlocked
 	}
 	if f.cfg.TxOutcome != nil {
 		d.Outcome = f.cfg.TxOutcome(d)
 	}
 	f.mu.Lock()
-	if d.Outcome == gwmp.TxNone {
+	if d.Outcome == gwmp.TxAckNone {
 		f.counters.TxSent++
 		f.txnb++
 	} else {
@@ -374,11 +405,11 @@ func (f *Forwarder) pullResp(p gwmp.Packet) {
 	// The radio world learns of the frame (and the counters of it) before
 	// the server learns of the outcome, so whoever waits for the TX_ACK
 	// finds the frame delivered.
-	if d.Outcome == gwmp.TxNone && f.onTx != nil {
+	if d.Outcome == gwmp.TxAckNone && f.onTx != nil {
 		f.onTx(d)
 	}
-	ack := gwmp.NewTxAck(p.Token, f.cfg.GatewayEUI, d.Outcome)
-	if _, err := f.conn.WriteTo(ack.Marshal(), f.server); err != nil {
+	ack, _ := gwmp.NewTxAck(p.Token, f.cfg.GatewayEUI, d.Outcome).MarshalBinary()
+	if _, err := f.conn.WriteTo(ack, f.server); err != nil {
 		f.log.Debug("send TX_ACK", "err", err)
 	}
 	f.log.Debug("downlink", "token", p.Token, "outcome", d.Outcome, "at", d.At)

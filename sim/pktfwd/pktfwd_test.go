@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hexproof/hexproof/sim/gwmp"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 )
 
-var testEUI = gwmp.EUI{1, 2, 3, 4, 5, 6, 7, 8}
+var testEUI = gwmp.EUI64{1, 2, 3, 4, 5, 6, 7, 8}
 
 // server is a minimal GWMP server for the tests.
 type server struct {
@@ -28,9 +28,17 @@ func newServer(t *testing.T) *server {
 	return &server{t: t, conn: c}
 }
 
+// packet is a datagram the forwarder sent: its header, its gateway EUI
+// (zero for types without one) and its bytes.
+type packet struct {
+	gwmp.Header
+	EUI gwmp.EUI64
+	raw []byte
+}
+
 // expect reads until a packet of type typ arrives (keepalives and stats
 // in between are skipped) and returns it with its sender.
-func (s *server) expect(typ gwmp.Type) (gwmp.Packet, net.Addr) {
+func (s *server) expect(typ gwmp.Type) (packet, net.Addr) {
 	s.t.Helper()
 	buf := make([]byte, 65535)
 	s.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -39,21 +47,62 @@ func (s *server) expect(typ gwmp.Type) (gwmp.Packet, net.Addr) {
 		if err != nil {
 			s.t.Fatalf("waiting for %s: %v", typ, err)
 		}
-		p, err := gwmp.Unmarshal(buf[:n])
+		h, err := gwmp.ParseHeader(buf[:n])
+		if err == nil && h.Type != typ {
+			continue
+		}
+		p := packet{Header: h, raw: bytes.Clone(buf[:n])}
+		switch typ {
+		case gwmp.TypePullData:
+			var v gwmp.PullData
+			err = v.UnmarshalBinary(p.raw)
+			p.EUI = v.GatewayID
+		case gwmp.TypePushData:
+			var v gwmp.PushData
+			err = v.UnmarshalBinary(p.raw)
+			p.EUI = v.GatewayID
+		case gwmp.TypeTxAck:
+			var v gwmp.TxAck
+			err = v.UnmarshalBinary(p.raw)
+			p.EUI = v.GatewayID
+		}
 		if err != nil {
 			s.t.Fatalf("forwarder sent a bad datagram % x: %v", buf[:n], err)
 		}
-		if p.Type == typ {
-			return p, from
-		}
+		return p, from
 	}
 }
 
-func (s *server) send(p gwmp.Packet, to net.Addr) {
+func (s *server) send(b []byte, to net.Addr) {
 	s.t.Helper()
-	if _, err := s.conn.WriteTo(p.Marshal(), to); err != nil {
+	if _, err := s.conn.WriteTo(b, to); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+func ack(typ gwmp.Type, token uint16) []byte {
+	b, _ := gwmp.Ack{Version: gwmp.Version2, Token: token, Type: typ}.MarshalBinary()
+	return b
+}
+
+// pullResp encodes a PULL_RESP with the size taken from the data.
+func pullResp(token uint16, tx gwmp.TXPK) ([]byte, error) {
+	tx.Size = uint16(len(tx.Data))
+	return gwmp.PullResp{Version: gwmp.Version2, Token: token, Payload: gwmp.PullRespPayload{TXPK: tx}}.MarshalBinary()
+}
+
+func decodePushData(p packet) (gwmp.PushDataPayload, error) {
+	var v gwmp.PushData
+	if err := v.UnmarshalBinary(p.raw); err != nil {
+		return v.Payload, err
+	}
+	return v.Payload, v.Payload.CheckSizes()
+}
+
+func decodeTxAck(p packet) (gwmp.TxAck, error) {
+	var v gwmp.TxAck
+	err := v.UnmarshalBinary(p.raw)
+	return v, err
 }
 
 type recorder struct {
@@ -109,16 +158,16 @@ func TestUplinkKeepaliveAndDownlinks(t *testing.T) {
 	rec := &recorder{}
 	f, srv := start(t, Config{KeepaliveInterval: 50 * time.Millisecond, StatInterval: -1}, rec.onTx)
 
-	pull, gw := srv.expect(gwmp.PullData)
+	pull, gw := srv.expect(gwmp.TypePullData)
 	if pull.EUI != testEUI || pull.Version != gwmp.Version2 {
 		t.Fatalf("PULL_DATA %+v", pull)
 	}
 	if f.Connected() {
 		t.Fatal("connected before any PULL_ACK")
 	}
-	srv.send(gwmp.Packet{Version: 2, Token: pull.Token, Type: gwmp.PullAck}, gw)
+	srv.send(ack(gwmp.TypePullAck, pull.Token), gw)
 	// The next keepalive comes by itself.
-	if again, _ := srv.expect(gwmp.PullData); again.Token == pull.Token {
+	if again, _ := srv.expect(gwmp.TypePullData); again.Token == pull.Token {
 		t.Fatal("keepalive reused a token")
 	}
 
@@ -126,8 +175,8 @@ func TestUplinkKeepaliveAndDownlinks(t *testing.T) {
 	if err := f.Send(Uplink{PHYPayload: phy, FrequencyHz: 868_100_000, DataRate: "SF7BW125", RSSI: -97.6, SNR: 7.25}); err != nil {
 		t.Fatal(err)
 	}
-	push, _ := srv.expect(gwmp.PushData)
-	pd, err := gwmp.DecodePushData(push)
+	push, _ := srv.expect(gwmp.TypePushData)
+	pd, err := decodePushData(push)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,56 +184,56 @@ func TestUplinkKeepaliveAndDownlinks(t *testing.T) {
 		t.Fatalf("%d rxpk", len(pd.RXPK))
 	}
 	rx := pd.RXPK[0]
-	if !bytes.Equal(rx.Data, phy) || rx.Freq != 868.1 || rx.DatR.LoRa != "SF7BW125" || rx.RSSI != -98 || rx.LSNR != 7.2 ||
+	if !bytes.Equal(rx.Data, phy) || rx.Freq != 868.1 || rx.DatR.LoRa != "SF7BW125" || rx.RSSI != -98 || rx.LSNR == nil || *rx.LSNR != 7.2 ||
 		rx.CodR != "4/5" || rx.Stat != 1 || rx.Modu != "LORA" || push.EUI != testEUI {
 		t.Fatalf("rxpk %+v", rx)
 	}
 	if now := f.Tmst(time.Now()); now-rx.Tmst > 1_000_000 {
 		t.Fatalf("tmst %d far from the counter %d", rx.Tmst, now)
 	}
-	srv.send(gwmp.Packet{Version: 2, Token: push.Token, Type: gwmp.PushAck}, gw)
+	srv.send(ack(gwmp.TypePushAck, push.Token), gw)
 
 	// RX1: tmst + 1 s is transmitted.
 	down := []byte{0x60, 4, 3, 2, 1, 0x20, 0, 0, 9, 9, 9, 9}
-	resp, err := gwmp.NewPullResp(2, 0x7001, gwmp.TXPK{Tmst: u32(rx.Tmst + 1_000_000), Freq: 868.1, Powe: 14, Modu: "LORA",
-		DatR: gwmp.DataRate{LoRa: "SF7BW125"}, CodR: "4/5", IPol: true, Data: down})
+	resp, err := pullResp(0x7001, gwmp.TXPK{Tmst: u32(rx.Tmst + 1_000_000), Freq: 868.1, Powe: 14, Modu: "LORA",
+		DatR: gwmp.DatR{LoRa: "SF7BW125"}, CodR: "4/5", IPol: true, Data: down})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.send(resp, gw)
-	ack, _ := srv.expect(gwmp.TxAck)
-	a, err := gwmp.DecodeTxAck(ack)
-	if err != nil || ack.Token != 0x7001 || a.Error() != gwmp.TxNone || ack.EUI != testEUI {
-		t.Fatalf("TX_ACK token %x outcome %q err %v", ack.Token, a.Error(), err)
+	ack, _ := srv.expect(gwmp.TypeTxAck)
+	a, err := decodeTxAck(ack)
+	if err != nil || ack.Token != 0x7001 || a.Outcome() != gwmp.TxAckNone || ack.EUI != testEUI {
+		t.Fatalf("TX_ACK token %x outcome %q err %v", ack.Token, a.Outcome(), err)
 	}
 
 	// A frame whose time has passed is refused TOO_LATE and not sent.
-	late, _ := gwmp.NewPullResp(2, 0x7002, gwmp.TXPK{Tmst: u32(rx.Tmst - 1000), Freq: 868.1, Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF7BW125"}, Data: down})
+	late, _ := pullResp(0x7002, gwmp.TXPK{Tmst: u32(rx.Tmst - 1000), Freq: 868.1, Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF7BW125"}, Data: down})
 	srv.send(late, gw)
-	ack, _ = srv.expect(gwmp.TxAck)
-	if a, _ := gwmp.DecodeTxAck(ack); ack.Token != 0x7002 || a.Error() != gwmp.TxTooLate {
-		t.Fatalf("late frame: token %x outcome %q", ack.Token, a.Error())
+	ack, _ = srv.expect(gwmp.TypeTxAck)
+	if a, _ := decodeTxAck(ack); ack.Token != 0x7002 || a.Outcome() != gwmp.TxAckTooLate {
+		t.Fatalf("late frame: token %x outcome %q", ack.Token, a.Outcome())
 	}
 	// One a minute ahead is TOO_EARLY.
-	early, _ := gwmp.NewPullResp(2, 0x7003, gwmp.TXPK{Tmst: u32(rx.Tmst + 60_000_000), Freq: 868.1, Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF7BW125"}, Data: down})
+	early, _ := pullResp(0x7003, gwmp.TXPK{Tmst: u32(rx.Tmst + 60_000_000), Freq: 868.1, Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF7BW125"}, Data: down})
 	srv.send(early, gw)
-	ack, _ = srv.expect(gwmp.TxAck)
-	if a, _ := gwmp.DecodeTxAck(ack); a.Error() != gwmp.TxTooEarly {
-		t.Fatalf("early frame: outcome %q", a.Error())
+	ack, _ = srv.expect(gwmp.TypeTxAck)
+	if a, _ := decodeTxAck(ack); a.Outcome() != gwmp.TxAckTooEarly {
+		t.Fatalf("early frame: outcome %q", a.Outcome())
 	}
 	// imme goes now.
-	imme, _ := gwmp.NewPullResp(2, 0x7004, gwmp.TXPK{Imme: true, Freq: 869.525, Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF12BW125"}, Data: down})
+	imme, _ := pullResp(0x7004, gwmp.TXPK{Imme: true, Freq: 869.525, Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF12BW125"}, Data: down})
 	srv.send(imme, gw)
-	ack, _ = srv.expect(gwmp.TxAck)
-	if a, _ := gwmp.DecodeTxAck(ack); a.Error() != gwmp.TxNone {
-		t.Fatalf("imme frame: outcome %q", a.Error())
+	ack, _ = srv.expect(gwmp.TypeTxAck)
+	if a, _ := decodeTxAck(ack); a.Outcome() != gwmp.TxAckNone {
+		t.Fatalf("imme frame: outcome %q", a.Outcome())
 	}
 
 	got := rec.all()
 	if len(got) != 2 {
 		t.Fatalf("%d frames transmitted, want 2 (RX1 and imme): %+v", len(got), got)
 	}
-	if !bytes.Equal(got[0].TXPK.Data, down) || got[0].Token != 0x7001 || got[0].Outcome != gwmp.TxNone {
+	if !bytes.Equal(got[0].TXPK.Data, down) || got[0].Token != 0x7001 || got[0].Outcome != gwmp.TxAckNone {
 		t.Fatalf("transmitted %+v", got[0])
 	}
 	if d := got[0].At.Sub(f.TimeOf(rx.Tmst)); d != time.Second {
@@ -202,38 +251,38 @@ func TestUplinkKeepaliveAndDownlinks(t *testing.T) {
 func TestForcedOutcomeAndStats(t *testing.T) {
 	rec := &recorder{}
 	f, srv := start(t, Config{KeepaliveInterval: time.Hour, StatInterval: 30 * time.Millisecond, Lat: 52.1, Lng: 4.2,
-		TxOutcome: func(Downlink) string { return gwmp.TxCollisionPacket }}, rec.onTx)
-	_, gw := srv.expect(gwmp.PullData)
+		TxOutcome: func(Downlink) string { return gwmp.TxAckCollisionPacket }}, rec.onTx)
+	_, gw := srv.expect(gwmp.TypePullData)
 	if err := f.Send(Uplink{PHYPayload: []byte{1}, FrequencyHz: 868_300_000, DataRate: "SF9BW125"}); err != nil {
 		t.Fatal(err)
 	}
 	// The stat report counts the frame.
 	for {
-		p, _ := srv.expect(gwmp.PushData)
-		pd, err := gwmp.DecodePushData(p)
+		p, _ := srv.expect(gwmp.TypePushData)
+		pd, err := decodePushData(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pd.Stat != nil && pd.Stat.RXNb == 1 {
-			if pd.Stat.Lati != 52.1 || pd.Stat.Long != 4.2 {
+			if pd.Stat.Lati == nil || *pd.Stat.Lati != 52.1 || *pd.Stat.Long != 4.2 {
 				t.Fatalf("stat %+v", pd.Stat)
 			}
 			break
 		}
 	}
-	resp, _ := gwmp.NewPullResp(2, 9, gwmp.TXPK{Imme: true, Freq: 868.3, Modu: "LORA", DatR: gwmp.DataRate{LoRa: "SF9BW125"}, Data: []byte{1}})
+	resp, _ := pullResp(9, gwmp.TXPK{Imme: true, Freq: 868.3, Modu: "LORA", DatR: gwmp.DatR{LoRa: "SF9BW125"}, Data: []byte{1}})
 	srv.send(resp, gw)
-	ack, _ := srv.expect(gwmp.TxAck)
-	if a, _ := gwmp.DecodeTxAck(ack); a.Error() != gwmp.TxCollisionPacket {
-		t.Fatalf("outcome %q", a.Error())
+	ack, _ := srv.expect(gwmp.TypeTxAck)
+	if a, _ := decodeTxAck(ack); a.Outcome() != gwmp.TxAckCollisionPacket {
+		t.Fatalf("outcome %q", a.Outcome())
 	}
 	if len(rec.all()) != 0 {
 		t.Fatal("a refused frame was reported transmitted")
 	}
 	// A malformed PULL_RESP gets no TX_ACK, like lora_pkt_fwd.
-	srv.send(gwmp.Packet{Version: 2, Token: 10, Type: gwmp.PullResp, JSON: []byte(`{"txpk":{}}`)}, gw)
+	srv.send(append([]byte{2, 0, 10, byte(gwmp.TypePullResp)}, `{"txpk":{}}`...), gw)
 	srv.send(resp, gw)
-	ack, _ = srv.expect(gwmp.TxAck)
+	ack, _ = srv.expect(gwmp.TypeTxAck)
 	if ack.Token != 9 {
 		t.Fatalf("TX_ACK for token %d, want only the well-formed 9", ack.Token)
 	}
