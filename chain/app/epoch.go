@@ -112,6 +112,7 @@ func (b *blockCtx) endEpoch(epoch uint64) abcitypes.Event {
 			BeaconUnits: h.BeaconUnits, WitnessUnits: h.WitnessUnits, DataDC: h.DataDC,
 			Beacon: h.BeaconReward, Witness: h.WitnessReward, Data: h.DataReward, Total: h.Total,
 		})
+		b.c.Set(kEpochRewardIdx(epoch, h.Hotspot), []byte{})
 	}
 	for _, group := range []struct {
 		kind string

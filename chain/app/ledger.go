@@ -39,6 +39,12 @@ func kPocHist(a identity.Address, height int64, id []byte, kind byte) []byte {
 }
 func kReward(a identity.Address, epoch uint64) []byte { return cat("rew/", a[:], be64(epoch)) }
 func kEpoch(epoch uint64) []byte                      { return cat("epoch/", be64(epoch)) }
+
+// kEpochRewardIdx indexes an epoch's hotspot rewards by address (empty
+// value; the reward is under kReward).
+func kEpochRewardIdx(epoch uint64, h identity.Address) []byte {
+	return cat("rewe/", be64(epoch), h[:])
+}
 func kAccountReward(epoch uint64, kind string, a identity.Address) []byte {
 	return cat("arew/", be64(epoch), []byte(kind+"/"), a[:])
 }

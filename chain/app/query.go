@@ -279,6 +279,52 @@ func (a *App) query(l ledger, path string, q url.Values) (any, error) {
 			return nil, notFound("epoch %d has not ended", ep)
 		}
 		return e, nil
+	case client.PathEpochHotspotRewards:
+		ep, err := uintArg(q, "epoch")
+		if err != nil {
+			return nil, err
+		}
+		offset, limit := uint64(0), uint64(client.DefaultEpochRewardsLimit)
+		if q.Get("offset") != "" {
+			if offset, err = uintArg(q, "offset"); err != nil {
+				return nil, err
+			}
+		}
+		if s := q.Get("limit"); s != "" && s != "0" {
+			if limit, err = uintArg(q, "limit"); err != nil || limit > client.MaxEpochRewardsLimit {
+				return nil, badRequest("parameter limit must be 1..%d", client.MaxEpochRewardsLimit)
+			}
+		}
+		var e client.Epoch
+		if !getJSON(l.w, kEpoch(ep), &e) {
+			return nil, notFound("epoch %d has not ended", ep)
+		}
+		out := client.EpochHotspotRewards{Epoch: ep, Total: e.RewardedHotspots, Offset: offset, Rewards: []client.Reward{}}
+		prefix := cat("rewe/", be64(ep))
+		var i uint64
+		var broken error
+		l.w.Iterate(prefix, func(k, _ []byte) bool {
+			if i++; i <= offset {
+				return true
+			}
+			if uint64(len(out.Rewards)) == limit {
+				out.NextOffset = offset + limit
+				return false
+			}
+			a, _ := identity.AddressFromBytes(k[len(prefix):])
+			var r client.Reward
+			if !getJSON(l.w, kReward(a, ep), &r) {
+				// A broken invariant; refuse rather than skip silently.
+				broken = fmt.Errorf("epoch %d reward index names hotspot %s, which has no reward record", ep, a)
+				return false
+			}
+			out.Rewards = append(out.Rewards, r)
+			return true
+		})
+		if broken != nil {
+			return nil, broken
+		}
+		return out, nil
 	case client.PathAccountRewards:
 		ep, err := uintArg(q, "epoch")
 		if err != nil {

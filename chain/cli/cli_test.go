@@ -40,7 +40,7 @@ func TestHelpEverywhere(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, c := range [][]string{{}, {"nope"}, {"tx", "nope"}, {"query", "nope"}, {"query", "account"}, {"keys", "create"}, {"tx", "transfer", "--to", "x"}} {
+	for _, c := range [][]string{{}, {"nope"}, {"tx", "nope"}, {"query", "nope"}, {"query", "account"}, {"query", "epoch-rewards"}, {"query", "epoch-rewards", "1", "2", "3", "4"}, {"query", "poc"}, {"keys", "create"}, {"tx", "transfer", "--to", "x"}} {
 		if _, err := run(t, nil, c...); !errors.Is(err, ErrUsage) {
 			t.Errorf("%v: err %v, want a usage error", c, err)
 		}

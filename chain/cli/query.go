@@ -14,39 +14,57 @@ type queryKind struct {
 	path   string
 	params []string // positional arguments, in order
 	help   string
+	// optional is how many of the last params may be left out.
+	optional int
 }
 
 func queryKinds() []queryKind {
 	return []queryKind{
-		{"params", client.PathParams, nil, "chain parameters"},
-		{"supply", client.PathSupply, nil, "token supply"},
-		{"validators", client.PathValidators, nil, "validators, stake, reward accounts"},
-		{"price", client.PathPrice, nil, "on-chain HXP price and the votes behind it"},
-		{"account", client.PathAccount, []string{"address"}, "balances and nonce"},
-		{"hotspot", client.PathHotspot, []string{"address"}, "one hotspot"},
-		{"hotspots-owner", client.PathHotspotsByOwner, []string{"address"}, "hotspots of an owner"},
-		{"hotspots-cell", client.PathHotspotsInCell, []string{"cell"}, "hotspots inside an H3 cell (res 0..12)"},
-		{"density", client.PathDensity, []string{"cell"}, "hex density scale of a cell"},
-		{"oui", client.PathOUI, []string{"oui"}, "one OUI with routing config and escrow"},
-		{"ouis", client.PathOUIs, nil, "every OUI"},
-		{"route-devaddr", client.PathRouteDevAddr, []string{"devaddr"}, "OUIs routing a DevAddr (hex)"},
-		{"route-eui", client.PathRouteEUI, []string{"join_eui", "dev_eui"}, "OUIs routing a join (hex EUIs)"},
-		{"beacon", client.PathBeacon, []string{"id"}, "verdict on a beacon with per-witness reasons"},
-		{"poc", client.PathHotspotPoC, []string{"address", "limit"}, "recent beacons and witness reports of a hotspot"},
-		{"rewards", client.PathRewards, []string{"address", "epoch"}, "a hotspot's reward in an epoch, with breakdown"},
-		{"hotspot-rewards", client.PathHotspotRewards, []string{"address"}, "every epoch reward of a hotspot"},
-		{"epoch", client.PathEpoch, []string{"epoch"}, "an ended epoch's emission and pools"},
-		{"account-rewards", client.PathAccountRewards, []string{"epoch"}, "validator and oracle rewards of an epoch"},
-		{"voucher", client.PathVoucher, []string{"oui", "hotspot", "epoch"}, "DC paid to a hotspot for an OUI's vouchers"},
-		{"why", client.PathWhy, []string{"address", "epoch"}, "why a hotspot earned what it did: reward, density, recent PoC"},
+		{"params", client.PathParams, nil, "chain parameters", 0},
+		{"supply", client.PathSupply, nil, "token supply", 0},
+		{"validators", client.PathValidators, nil, "validators, stake, reward accounts", 0},
+		{"price", client.PathPrice, nil, "on-chain HXP price and the votes behind it", 0},
+		{"account", client.PathAccount, []string{"address"}, "balances and nonce", 0},
+		{"hotspot", client.PathHotspot, []string{"address"}, "one hotspot", 0},
+		{"hotspots-owner", client.PathHotspotsByOwner, []string{"address"}, "hotspots of an owner", 0},
+		{"hotspots-cell", client.PathHotspotsInCell, []string{"cell"}, "hotspots inside an H3 cell (res 0..12)", 0},
+		{"density", client.PathDensity, []string{"cell"}, "hex density scale of a cell", 0},
+		{"oui", client.PathOUI, []string{"oui"}, "one OUI with routing config and escrow", 0},
+		{"ouis", client.PathOUIs, nil, "every OUI", 0},
+		{"route-devaddr", client.PathRouteDevAddr, []string{"devaddr"}, "OUIs routing a DevAddr (hex)", 0},
+		{"route-eui", client.PathRouteEUI, []string{"join_eui", "dev_eui"}, "OUIs routing a join (hex EUIs)", 0},
+		{"beacon", client.PathBeacon, []string{"id"}, "verdict on a beacon with per-witness reasons", 0},
+		{"poc", client.PathHotspotPoC, []string{"address", "limit"}, "recent beacons and witness reports of a hotspot", 1},
+		{"rewards", client.PathRewards, []string{"address", "epoch"}, "a hotspot's reward in an epoch, with breakdown", 0},
+		{"hotspot-rewards", client.PathHotspotRewards, []string{"address"}, "every epoch reward of a hotspot", 0},
+		{"epoch", client.PathEpoch, []string{"epoch"}, "an ended epoch's emission and pools", 0},
+		{"account-rewards", client.PathAccountRewards, []string{"epoch"}, "validator and oracle rewards of an epoch", 0},
+		{"epoch-rewards", client.PathEpochHotspotRewards, []string{"epoch", "offset", "limit"}, "one page of every hotspot reward of an epoch, by address", 2},
+		{"voucher", client.PathVoucher, []string{"oui", "hotspot", "epoch"}, "DC paid to a hotspot for an OUI's vouchers", 0},
+		{"why", client.PathWhy, []string{"address", "epoch"}, "why a hotspot earned what it did: reward, density, recent PoC", 0},
 	}
+}
+
+// usageParams renders q's arguments, optional ones in brackets.
+func usageParams(q queryKind) string {
+	var b strings.Builder
+	for i, p := range q.params {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if i >= len(q.params)-q.optional {
+			p = "[" + p + "]"
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 func runQuery(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
 		fmt.Fprintln(env.Stdout, "usage: chain query <what> [arguments] [--node URL]\n\nWhat (arguments):")
 		for _, q := range queryKinds() {
-			fmt.Fprintf(env.Stdout, "  %-16s %-24s %s\n", q.name, strings.Join(q.params, " "), q.help)
+			fmt.Fprintf(env.Stdout, "  %-16s %-24s %s\n", q.name, usageParams(q), q.help)
 		}
 		fmt.Fprintln(env.Stdout, "  raw              PATH                     any abci_query path, e.g. '/hotspot?address=hxp1...'\n\nAnswers are JSON; docs/chain-queries.md describes them.")
 		if len(args) == 0 {
@@ -72,8 +90,8 @@ func runQuery(ctx context.Context, env Env, args []string) error {
 			if q.name != what {
 				continue
 			}
-			if len(pos) > len(q.params) || (len(pos) < len(q.params) && q.name != "poc") {
-				return fmt.Errorf("%w: chain query %s %s", ErrUsage, q.name, strings.Join(q.params, " "))
+			if len(pos) > len(q.params) || len(pos) < len(q.params)-q.optional {
+				return fmt.Errorf("%w: chain query %s %s", ErrUsage, q.name, usageParams(q))
 			}
 			var kv []string
 			for i, v := range pos {

@@ -265,6 +265,44 @@ func (c *Client) AccountRewards(ctx context.Context, epoch uint64) ([]AccountRew
 	return query[[]AccountReward](ctx, c, PathAccountRewards, "epoch", strconv.FormatUint(epoch, 10))
 }
 
+// EpochHotspotRewards returns one page of the hotspot rewards of an ended
+// epoch, sorted by hotspot address: at most limit rewards (0: the server's
+// default, DefaultEpochRewardsLimit; at most MaxEpochRewardsLimit) from
+// position offset. An epoch that has not ended is ErrNotFound.
+func (c *Client) EpochHotspotRewards(ctx context.Context, epoch, offset, limit uint64) (*EpochHotspotRewards, error) {
+	kv := []string{"epoch", strconv.FormatUint(epoch, 10), "offset", strconv.FormatUint(offset, 10)}
+	if limit > 0 {
+		kv = append(kv, "limit", strconv.FormatUint(limit, 10))
+	}
+	return query[*EpochHotspotRewards](ctx, c, PathEpochHotspotRewards, kv...)
+}
+
+// AllEpochHotspotRewards returns every hotspot reward of an ended epoch,
+// sorted by hotspot address, reading pages of MaxEpochRewardsLimit. The
+// rewards of an ended epoch never change, so the pages are consistent even
+// when blocks commit in between.
+func (c *Client) AllEpochHotspotRewards(ctx context.Context, epoch uint64) ([]Reward, error) {
+	var out []Reward
+	var offset uint64
+	for {
+		page, err := c.EpochHotspotRewards(ctx, epoch, offset, MaxEpochRewardsLimit)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = make([]Reward, 0, page.Total)
+		}
+		out = append(out, page.Rewards...)
+		if page.NextOffset == 0 {
+			return out, nil
+		}
+		if page.NextOffset <= offset {
+			return nil, fmt.Errorf("chain query %s: page at %d points back to %d", PathEpochHotspotRewards, offset, page.NextOffset)
+		}
+		offset = page.NextOffset
+	}
+}
+
 // Price returns the on-chain HXP price.
 func (c *Client) Price(ctx context.Context) (*Price, error) {
 	return query[*Price](ctx, c, PathPrice)

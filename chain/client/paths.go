@@ -35,6 +35,16 @@ const (
 	PathPrice           = "/price"            // -> Price
 	PathVoucher         = "/voucher"          // oui, hotspot, epoch -> VoucherState
 	PathWhy             = "/why"              // address, epoch -> Why
+
+	// epoch, offset (default 0), limit (default and max below) ->
+	// EpochHotspotRewards, one page of an epoch's hotspot rewards.
+	PathEpochHotspotRewards = "/rewards/epoch/hotspots"
+)
+
+// Page sizes of PathEpochHotspotRewards.
+const (
+	DefaultEpochRewardsLimit = 100
+	MaxEpochRewardsLimit     = 1000
 )
 
 // Query result codes (ResponseQuery.Code).

@@ -256,6 +256,20 @@ type Reward struct {
 	Total   uint64 `json:"total_uhxp"`
 }
 
+// EpochHotspotRewards is one page of the hotspot rewards of an ended epoch,
+// by hotspot address (PathEpochHotspotRewards).
+type EpochHotspotRewards struct {
+	Epoch uint64 `json:"epoch"`
+	// Total is the number of hotspot rewards of the epoch (every page
+	// says the same); Offset is this page's position among them.
+	Total   uint64   `json:"total"`
+	Offset  uint64   `json:"offset"`
+	Rewards []Reward `json:"rewards"`
+	// NextOffset is the offset of the next page; 0 when this page is the
+	// last.
+	NextOffset uint64 `json:"next_offset"`
+}
+
 // Epoch summarizes one ended epoch.
 type Epoch struct {
 	Epoch       uint64 `json:"epoch"`
