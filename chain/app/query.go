@@ -45,6 +45,17 @@ func (a *App) Query(_ context.Context, req *abcitypes.RequestQuery) (*abcitypes.
 	if h == 0 {
 		return &abcitypes.ResponseQuery{Code: client.QueryNotFound, Log: "the chain has not committed its first block yet", Height: h}, nil
 	}
+	// The application keeps one version of its state, so it cannot answer
+	// for an earlier height; answering with the latest state instead would
+	// hand the caller data from a height it did not ask for.
+	if req.Height != 0 && req.Height != h {
+		return &abcitypes.ResponseQuery{Code: client.QueryBadRequest, Height: h,
+			Log: fmt.Sprintf("height %d: this node answers queries at its latest committed height only (%d now); omit height or pass 0, or read historical rewards with /rewards/hotspot and /rewards/epoch/hotspots", req.Height, h)}, nil
+	}
+	if req.Prove {
+		return &abcitypes.ResponseQuery{Code: client.QueryBadRequest, Height: h,
+			Log: "prove: the chain application does not produce Merkle proofs (its app hash is a lattice hash over the whole state); query without prove"}, nil
+	}
 	v, err := a.query(ledger{w: state.NewCache(a.store)}, path, q)
 	if err != nil {
 		code := client.QueryBadRequest

@@ -1,7 +1,12 @@
 package app
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/hexproof/hexproof/chain/client"
 )
@@ -49,6 +54,38 @@ func TestQueryErrors(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			if got := n.query(tt.path, nil); got != tt.code {
 				t.Fatalf("code %d, want %d", got, tt.code)
+			}
+		})
+	}
+}
+
+// TestQueryHeight: the state has one version, so a query at any height but
+// the latest committed one (or 0, "latest") is refused with a clear
+// message instead of silently answered from the latest state.
+func TestQueryHeight(t *testing.T) {
+	n := newNet(t, t.TempDir(), testGenesis(t))
+	n.block()
+	n.block()
+	h := n.app.Height()
+	for _, tt := range []struct {
+		height int64
+		prove  bool
+		code   uint32
+		log    string
+	}{
+		{0, false, client.QueryOK, ""},
+		{h, false, client.QueryOK, ""},
+		{h - 1, false, client.QueryBadRequest, "latest committed height only"},
+		{h + 1, false, client.QueryBadRequest, "latest committed height only"},
+		{0, true, client.QueryBadRequest, "does not produce Merkle proofs"},
+	} {
+		t.Run(fmt.Sprintf("height %d prove %v", tt.height, tt.prove), func(t *testing.T) {
+			r, err := n.app.Query(context.Background(), &abcitypes.RequestQuery{Path: client.PathParams, Height: tt.height, Prove: tt.prove})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Code != tt.code || r.Height != h || !strings.Contains(r.Log, tt.log) || (tt.code == client.QueryOK) != (len(r.Value) > 0) {
+				t.Fatalf("code %d height %d log %q value %d bytes; want code %d height %d log containing %q", r.Code, r.Height, r.Log, len(r.Value), tt.code, h, tt.log)
 			}
 		})
 	}
