@@ -73,7 +73,7 @@ func (d Downlink) TXPK() gwmp.TXPK {
 	t := gwmp.TXPK{Imme: d.Immediate, Freq: float64(d.FrequencyHz) / 1e6, RFCh: uint8(d.RFCh), Powe: int16(d.PowerDBm),
 		Modu: d.Modulation, DatR: gwmp.DatR{LoRa: d.DataRate}, CodR: d.CodingRate, IPol: d.IPol, Prea: uint16(d.Preamble),
 		Size: uint16(len(d.Data)), Data: d.Data, NCRC: d.NoCRC}
-	if fsk, err := strconv.ParseUint(d.DataRate, 10, 32); err == nil {
+	if fsk, err := strconv.ParseUint(d.DataRate, 10, 32); err == nil && fsk > 0 && d.Modulation == "FSK" {
 		t.DatR = gwmp.DatR{FSK: uint32(fsk)}
 	}
 	if !d.Immediate {
