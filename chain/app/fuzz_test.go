@@ -2,8 +2,13 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"testing"
 
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/identity"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
@@ -32,6 +37,44 @@ func FuzzFinalizeBlock(f *testing.F) {
 		}
 		if !bytes.Equal(a.app.AppHash(), b.app.AppHash()) {
 			t.Fatalf("app hashes diverge at height %d", a.height)
+		}
+	})
+}
+
+// FuzzQuery feeds arbitrary abci_query paths and heights (anyone can send
+// them over RPC) to an application with an ended epoch: no panic, and the
+// answer is one of the documented codes, with JSON exactly when it is 0.
+func FuzzQuery(f *testing.F) {
+	n := newNet(f, f.TempDir(), testGenesis(f))
+	for n.height%int64(n.gen.Params.EpochBlocks) != 0 {
+		n.block()
+	}
+	alice := testKey(f, "alice").Address().String()
+	for _, p := range []string{
+		client.PathParams, client.PathEpoch + "?epoch=1", client.PathAccountRewards + "?epoch=1",
+		client.PathEpochHotspotRewards + "?epoch=1", client.PathEpochHotspotRewards + "?epoch=1&offset=18446744073709551615&limit=1000",
+		client.PathEpochHotspotRewards + "?epoch=1&limit=0&offset=0", client.PathWhy + "?address=" + alice + "&epoch=1",
+		client.PathHotspotPoC + "?address=" + alice + "&limit=1", client.PathHotspotsInCell + "?cell=8c1fb46622dd5ff", "/rewards/epoch/hotspots?epoch=%ff",
+	} {
+		f.Add(p, int64(0))
+	}
+	f.Add(client.PathParams, n.height-1)
+	f.Fuzz(func(t *testing.T, path string, height int64) {
+		r, err := n.app.Query(context.Background(), &abcitypes.RequestQuery{Path: path, Height: height})
+		if err != nil {
+			t.Fatalf("query %q: %v", path, err)
+		}
+		switch r.Code {
+		case client.QueryOK:
+			if !json.Valid(r.Value) {
+				t.Fatalf("query %q: answer is not JSON: %q", path, r.Value)
+			}
+		case client.QueryNotFound, client.QueryBadRequest:
+			if len(r.Value) != 0 || r.Log == "" {
+				t.Fatalf("query %q: code %d with value %q log %q", path, r.Code, r.Value, r.Log)
+			}
+		default:
+			t.Fatalf("query %q: code %d", path, r.Code)
 		}
 	})
 }
