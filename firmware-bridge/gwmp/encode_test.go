@@ -39,7 +39,7 @@ func TestEncodePushDataMatchesJSON(t *testing.T) {
 		{"zero rxpk", PushDataPayload{RXPK: []RXPK{{}}}},
 		{"fsk", PushDataPayload{RXPK: []RXPK{{Modu: "FSK", DatR: DatR{FSK: 50000}, Data: B64{}}}}},
 		{"tiny and huge floats", PushDataPayload{RXPK: []RXPK{{Freq: 1e-7, LSNR: ptr(-1e21)}, {Freq: 123456789e15, LSNR: ptr(0.000001)}}}},
-		{"escaped strings", PushDataPayload{RXPK: []RXPK{{Modu: "<&>", DatR: DatR{LoRa: "SF\"7\\\x00\xff\u2028é"}, CodR: "4/5\n"}}}},
+		{"escaped strings", PushDataPayload{RXPK: []RXPK{{Modu: "<&>\b\f\r\t\x1f\x7f", DatR: DatR{LoRa: "SF\"7\\\x00\xff\u2028\u2029é\xe2\x80"}, CodR: "4/5\n"}}}},
 		{"stat", PushDataPayload{Stat: &Stat{Time: StatTime(time.Date(2014, 1, 12, 8, 59, 28, 0, time.UTC)), Lati: ptr(46.24), Long: ptr(-3.2523),
 			Alti: ptr(int32(-145)), RXNb: 2, RXOK: 1, RXFW: 1, ACKR: ptr(100.0), DWNb: 4, TXNb: 3, Temp: ptr(31.5)}}},
 		{"rxpk and stat", PushDataPayload{RXPK: []RXPK{full, full}, Stat: &Stat{}}},
@@ -104,6 +104,19 @@ func FuzzEncodeRXPK(f *testing.F) {
 		}
 		if utf8.ValidString(datr) && got.DatR.LoRa != datr {
 			t.Fatalf("data rate %q came back as %q", datr, got.DatR.LoRa)
+		}
+	})
+}
+
+// Any string, valid UTF-8 or not, is written as encoding/json writes it.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"SF7BW125", "<&>\b\f\u2028\u2029", "\xff\xe2\x80", "a\"b\\c\x00\x1f\x7f", "é€𝄞"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, encoding/json writes %s", s, got, want)
 		}
 	})
 }
