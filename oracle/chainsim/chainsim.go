@@ -328,24 +328,15 @@ func (n *Network) EpochEndedAt(_ context.Context, h int64) (uint64, bool, error)
 	return e.Epoch, true, nil
 }
 
-// Epoch implements indexer.Enricher: the rewards of the asked hotspots only,
-// as the chain's per-hotspot queries would give.
-func (n *Network) Epoch(_ context.Context, epoch uint64, hotspots []string) (*indexer.EpochSummary, error) {
+// Epoch implements indexer.Enricher: every hotspot reward of the epoch, as
+// the chain's /rewards/epoch/hotspots gives them.
+func (n *Network) Epoch(_ context.Context, epoch uint64) (*indexer.EpochSummary, error) {
 	for _, e := range n.epochs {
 		if e.Epoch != epoch {
 			continue
 		}
-		ask := map[string]bool{}
-		for _, h := range hotspots {
-			ask[h] = true
-		}
 		out := *e
-		out.Hotspots = nil
-		for _, h := range e.Hotspots {
-			if ask[h.Hotspot] {
-				out.Hotspots = append(out.Hotspots, h)
-			}
-		}
+		out.Hotspots = append([]indexer.HotspotReward(nil), e.Hotspots...)
 		return &out, nil
 	}
 	return nil, fmt.Errorf("epoch %d not ended", epoch)

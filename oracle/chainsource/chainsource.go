@@ -10,7 +10,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/hexproof/hexproof/chain/client"
-	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
@@ -149,8 +148,10 @@ func (s *Source) EpochEndedAt(ctx context.Context, height int64) (uint64, bool, 
 	return 0, false, nil
 }
 
-// Epoch implements indexer.Enricher.
-func (s *Source) Epoch(ctx context.Context, epoch uint64, hotspots []string) (*indexer.EpochSummary, error) {
+// Epoch implements indexer.Enricher. Hotspot rewards come from the chain's
+// paged /rewards/epoch/hotspots (a few queries per epoch, not one per
+// hotspot); rewards of zero are left out.
+func (s *Source) Epoch(ctx context.Context, epoch uint64) (*indexer.EpochSummary, error) {
 	e, err := s.c.Epoch(ctx, epoch)
 	if err != nil {
 		return nil, err
@@ -160,18 +161,11 @@ func (s *Source) Epoch(ctx context.Context, epoch uint64, hotspots []string) (*i
 		return nil, fmt.Errorf("encode epoch %d: %w", epoch, err)
 	}
 	out := &indexer.EpochSummary{Epoch: e.Epoch, StartHeight: e.StartHeight, EndHeight: e.EndHeight, Emission: e.EmissionUHXP, SummaryJSON: summary}
-	for _, h := range hotspots {
-		a, err := identity.ParseAddress(h)
-		if err != nil {
-			continue
-		}
-		r, err := s.c.Rewards(ctx, a, epoch)
-		if errors.Is(err, client.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	rs, err := s.c.AllEpochHotspotRewards(ctx, epoch)
+	if err != nil {
+		return nil, fmt.Errorf("hotspot rewards of epoch %d: %w", epoch, err)
+	}
+	for _, r := range rs {
 		if r.Total == 0 {
 			continue
 		}
@@ -179,7 +173,7 @@ func (s *Source) Epoch(ctx context.Context, epoch uint64, hotspots []string) (*i
 		if err != nil {
 			return nil, fmt.Errorf("encode reward: %w", err)
 		}
-		out.Hotspots = append(out.Hotspots, indexer.HotspotReward{Hotspot: h, Owner: r.Owner.String(), Total: r.Total, DetailJSON: detail})
+		out.Hotspots = append(out.Hotspots, indexer.HotspotReward{Hotspot: r.Hotspot.String(), Owner: r.Owner.String(), Total: r.Total, DetailJSON: detail})
 	}
 	accs, err := s.c.AccountRewards(ctx, epoch)
 	if err != nil && !errors.Is(err, client.ErrNotFound) {

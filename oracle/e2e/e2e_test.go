@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/uber/h3-go/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -298,6 +299,36 @@ func TestIngestToChainToIndex(t *testing.T) {
 		if uint64(got) != want.Total || got == 0 {
 			t.Fatalf("%s epoch %d: indexed %d, chain %d", k.Address(), epoch, got, want.Total)
 		}
+	}
+	// ... and the whole epoch: every reward the chain lists, nothing more.
+	all, err := c.AllEpochHotspotRewards(ctx, epoch)
+	if err != nil {
+		t.Fatalf("chain rewards of epoch %d: %v", epoch, err)
+	}
+	wantAll := map[string]int64{}
+	for _, r := range all {
+		if r.Total > 0 {
+			wantAll[r.Hotspot.String()] = int64(r.Total)
+		}
+	}
+	rewardRows, err := pool.Query(ctx, `SELECT hotspot, total FROM hotspot_rewards WHERE epoch = $1`, int64(epoch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotAll := map[string]int64{}
+	for rewardRows.Next() {
+		var hs string
+		var total int64
+		if err := rewardRows.Scan(&hs, &total); err != nil {
+			t.Fatal(err)
+		}
+		gotAll[hs] = total
+	}
+	if err := rewardRows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantAll, gotAll); diff != "" || len(gotAll) < 2 {
+		t.Fatalf("epoch %d rewards (-chain +indexed):\n%s", epoch, diff)
 	}
 
 	// The explorer shows it.

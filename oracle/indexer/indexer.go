@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/hexproof/hexproof/oracle/store"
@@ -229,27 +228,16 @@ func (ix *Indexer) commit(ctx context.Context, cursor int64, chainID string, blo
 }
 
 // enrichBatch adds epoch rewards to the blocks that end an epoch and reads
-// the OUIs when a block changed one. Rewards are asked for the hotspots that
-// took part in the epoch (beacons, witness reports, voucher claims): only
-// they can have earned.
+// the OUIs when a block changed one. The chain lists every hotspot reward of
+// an ended epoch in pages, so rewards cost a few queries per epoch whatever
+// the number of hotspots that took part.
 func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, error) {
 	if ix.en == nil {
 		return nil, nil
 	}
-	active := map[string]bool{}
-	dbLoaded := false
 	touched := false
 	for _, b := range blocks {
 		touched = touched || b.ouiTouched
-		for _, rc := range b.receipts {
-			active[b.addr(rc.rc.GetBeacon().GetHotspot())] = true
-			for _, w := range rc.rc.GetWitnesses() {
-				active[b.addr(w.GetHotspot())] = true
-			}
-		}
-		for _, c := range b.claims {
-			active[c[5].(string)] = true
-		}
 		epoch, ended, err := ix.en.EpochEndedAt(ctx, b.height)
 		if err != nil {
 			return nil, fmt.Errorf("epoch at %d: %w", b.height, err)
@@ -257,29 +245,11 @@ func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, erro
 		if !ended {
 			continue
 		}
-		if !dbLoaded {
-			// Activity already in the database belongs to the first epoch
-			// that ends in this batch.
-			earlier, err := ix.activeSinceLastEpoch(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range earlier {
-				active[a] = true
-			}
-			dbLoaded = true
-		}
-		list := make([]string, 0, len(active))
-		for a := range active {
-			list = append(list, a)
-		}
-		sort.Strings(list)
-		sum, err := ix.en.Epoch(ctx, epoch, list)
+		sum, err := ix.en.Epoch(ctx, epoch)
 		if err != nil {
 			return nil, fmt.Errorf("rewards of epoch %d: %w", epoch, err)
 		}
 		b.epoch = sum
-		active = map[string]bool{}
 	}
 	if !touched {
 		return nil, nil
@@ -289,23 +259,6 @@ func (ix *Indexer) enrichBatch(ctx context.Context, blocks []*rows) ([]OUI, erro
 		return nil, fmt.Errorf("read OUIs: %w", err)
 	}
 	return ouis, nil
-}
-
-// activeSinceLastEpoch lists the hotspots with PoC or data activity indexed
-// after the last indexed epoch end.
-func (ix *Indexer) activeSinceLastEpoch(ctx context.Context) ([]string, error) {
-	rs, err := ix.pool.Query(ctx, `WITH since AS (SELECT coalesce(max(end_height), 0) AS h FROM epochs)
-		SELECT hotspot FROM beacons, since WHERE height > since.h
-		UNION SELECT hotspot FROM witnesses, since WHERE height > since.h
-		UNION SELECT hotspot FROM voucher_claims, since WHERE height > since.h`)
-	if err != nil {
-		return nil, fmt.Errorf("list active hotspots: %w", err)
-	}
-	out, err := pgx.CollectRows(rs, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list active hotspots: %w", err)
-	}
-	return out, nil
 }
 
 var copyTables = []struct {

@@ -116,9 +116,9 @@ type Enricher interface {
 	BeaconVerdict(ctx context.Context, beacon *hexproofv1.BeaconReport) (*Verdict, error)
 	// EpochEndedAt returns the epoch that ended at height, if one did.
 	EpochEndedAt(ctx context.Context, height int64) (uint64, bool, error)
-	// Epoch returns an ended epoch's summary and the rewards of the given
-	// hotspots (addresses) and of every account.
-	Epoch(ctx context.Context, epoch uint64, hotspots []string) (*EpochSummary, error)
+	// Epoch returns an ended epoch's summary with the rewards of every
+	// hotspot and every account it paid.
+	Epoch(ctx context.Context, epoch uint64) (*EpochSummary, error)
 	// OUIs returns every OUI.
 	OUIs(ctx context.Context) ([]OUI, error)
 }
