@@ -4,20 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/chain/client"
-	"github.com/hexproof/hexproof/chain/node"
 	"github.com/hexproof/hexproof/internal/identity"
-	"github.com/hexproof/hexproof/internal/logging"
+	"github.com/hexproof/hexproof/oracle/devchain"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
 )
@@ -35,70 +29,21 @@ func TestEpochOf(t *testing.T) {
 	}
 }
 
-func freeBase(t *testing.T) int {
-	for range 50 {
-		base := 20000 + rand.IntN(30000)
-		var ls []net.Listener
-		ok := true
-		for p := base; p < base+3; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, l)
-		}
-		for _, l := range ls {
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free ports")
-	return 0
-}
-
-// TestAgainstRealChain runs a one-validator chain in the test and reads it
+// TestAgainstRealChain runs a one-validator chain in the test (also under
+// -race: the chain publishes height and app hash atomically) and reads it
 // through the adapter: status and epoch, an OUI with its escrow, onboarded
 // and unknown hotspots, and a claimed voucher.
 func TestAgainstRealChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain node")
 	}
-	if raceEnabled {
-		t.Skip("the chain application races with its own queries under -race (chain/state Commit vs abci_query); reported to its owner")
-	}
-	dir := t.TempDir()
-	nodes, err := node.Testnet(node.TestnetOptions{Out: dir, ChainID: "router-e2e", Validators: 1, BasePort: freeBase(t), TimeoutCommit: 50 * time.Millisecond, PriceUUSD: 1_000_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// CometBFT registers its Prometheus metrics globally: off, so the test
-	// can run more than once in a process (-count).
-	ccfg, err := node.LoadCometConfig(nodes[0].Home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccfg.Instrumentation.Prometheus = false
-	cmtcfg.WriteConfigFile(filepath.Join(nodes[0].Home, "config", "config.toml"), ccfg)
-	n, err := node.New(node.Config{Home: nodes[0].Home, PriceUUSD: 1_000_000}, logging.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// devchain keeps the node home outside t.TempDir and removes it with
+	// retries: CometBFT may write its address book once more after stopping.
+	c, faucet, rpc := devchain.Start(t, 50*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("chain node did not stop")
-		}
-	})
+	defer cancel()
 
-	src, err := New(nodes[0].RPC)
+	src, err := New(rpc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +58,10 @@ func TestAgainstRealChain(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if st.ChainID != "router-e2e" || st.Epoch < 1 {
+	if st.ChainID != devchain.ChainID || st.Epoch < 1 {
 		t.Fatalf("status %+v", st)
 	}
 
-	faucet, err := identity.LoadKeyFile(filepath.Join(dir, "keys", "faucet.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := client.New(nodes[0].RPC)
 	signer := c.NewSigner(faucet, 0)
 	mustSend := func(what string, p proto.Message) *client.TxResult {
 		t.Helper()
@@ -144,7 +84,7 @@ func TestAgainstRealChain(t *testing.T) {
 	oui := binary.BigEndian.Uint64(res.Data)
 	mustSend("burn for escrow", &hexproofv1.BurnForDc{Amount: 10_000_000, Target: &hexproofv1.BurnForDc_Oui{Oui: oui}})
 	mustSend("burn for account", &hexproofv1.BurnForDc{Amount: 1_000_000_000})
-	add, err := client.SignHotspotAdd(hs, "router-e2e", faucet.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_DATA_ONLY)
+	add, err := client.SignHotspotAdd(hs, devchain.ChainID, faucet.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_DATA_ONLY)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +115,7 @@ func TestAgainstRealChain(t *testing.T) {
 	if err != nil || paid != 0 {
 		t.Fatalf("paid before any claim = %d %v", paid, err)
 	}
-	v := &hexproofv1.Voucher{ChainId: "router-e2e", Oui: oui, Router: routerKey.PublicKey(), Hotspot: hs.PublicKey(), Epoch: st.Epoch, Dc: 42, Packets: 7}
+	v := &hexproofv1.Voucher{ChainId: devchain.ChainID, Oui: oui, Router: routerKey.PublicKey(), Hotspot: hs.PublicKey(), Epoch: st.Epoch, Dc: 42, Packets: 7}
 	if err := routerKey.SignMessage(identity.DomainVoucher, v); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package chainclient
-
-const raceEnabled = false
