@@ -243,7 +243,7 @@ func GatewayStats(gatewayID string, st *gwmp.Stat) *gw.GatewayStats {
 			s.Location.Altitude = float64(*st.Alti)
 		}
 	}
-	md := map[string]string{"rwfw": strconv.FormatUint(uint64(st.RXFW), 10)}
+	md := map[string]string{"rxfw": strconv.FormatUint(uint64(st.RXFW), 10)}
 	if st.ACKR != nil {
 		md["ackr"] = strconv.FormatFloat(*st.ACKR, 'f', -1, 64)
 	}

@@ -74,7 +74,7 @@ func TestGatewayStats(t *testing.T) {
 		RXNb: 10, RXOK: 8, RXFW: 7, ACKR: ptr(100.0), DWNb: 3, TXNb: 2, Temp: ptr(30.5)})
 	want := &gw.GatewayStats{GatewayId: gid, Time: timestamppb.New(ts), Location: &common.Location{Latitude: 46.24, Longitude: 3.25, Altitude: 145, Source: common.LocationSource_GPS},
 		RxPacketsReceived: 10, RxPacketsReceivedOk: 8, TxPacketsReceived: 3, TxPacketsEmitted: 2,
-		Metadata: map[string]string{"rwfw": "7", "ackr": "100", "temp": "30.5"}}
+		Metadata: map[string]string{"rxfw": "7", "ackr": "100", "temp": "30.5"}}
 	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
