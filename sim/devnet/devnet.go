@@ -191,6 +191,11 @@ func (d *Devnet) Run(ctx context.Context) error {
 		return errors.Join(err, werr)
 	}
 
+	// No PostgreSQL is the most likely first-run problem: say so before
+	// creating anything.
+	if err := d.pingDatabase(ctx, d.cfg.DatabaseURL); err != nil {
+		return err
+	}
 	if err := d.prepareChain(st, reused); err != nil {
 		return err
 	}

@@ -55,9 +55,12 @@ func (d *Devnet) startHotspots(ctx context.Context, g *errgroup.Group, st *state
 	// nor less than every 5 s (1,000 agents polling each block would load
 	// the validators' RPC more than the network's real work).
 	pocPoll := max(d.cfg.BlockTime, 300*time.Millisecond, min(5*time.Second, d.cfg.BlockTime*time.Duration(d.cfg.BeaconIntervalBlocks)/10))
+	// What agents re-read rarely (routing table, their own record) is read
+	// less often in big worlds: the validators' RPC serves every agent.
+	refresh := max(30*time.Second, time.Duration(len(w.Hotspots))*100*time.Millisecond)
 	quiet := d.log.With("component", "hotspot")
 	for i, h := range w.Hotspots {
-		hp, err := d.startHotspot(ctx, g, st, i, h, pocPoll, quiet)
+		hp, err := d.startHotspot(ctx, g, st, i, h, pocPoll, refresh, quiet)
 		if err != nil {
 			return fmt.Errorf("hotspot %s: %w", h.Name, err)
 		}
@@ -86,7 +89,7 @@ func (d *Devnet) startHotspots(ctx context.Context, g *errgroup.Group, st *state
 	return nil
 }
 
-func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state, i int, h world.Hotspot, pocPoll time.Duration, log *slog.Logger) (*hotspotProc, error) {
+func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state, i int, h world.Hotspot, pocPoll, refresh time.Duration, log *slog.Logger) (*hotspotProc, error) {
 	key, err := HotspotKey(h)
 	if err != nil {
 		return nil, err
@@ -136,8 +139,8 @@ func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state,
 		Key: key, Version: "devnet", DataDir: d.path("hotspots", h.Name), ChainID: d.chainID,
 		Bridge:         bridgemqtt.Config{Broker: d.mqttURL, TopicPrefix: prefix, GatewayID: eui, ClientID: "devnet-hotspot-" + eui},
 		Oracles:        []string{"127.0.0.1:" + strconv.Itoa(st.OracleGRPC)},
-		RoutingRefresh: 30 * time.Second, PocPoll: pocPoll, BeaconRetry: 2 * d.cfg.BlockTime,
-		InfoRefresh: 30 * time.Second, ClaimInterval: d.cfg.ClaimInterval,
+		RoutingRefresh: refresh, PocPoll: pocPoll, BeaconRetry: 2 * d.cfg.BlockTime,
+		InfoRefresh: refresh, ClaimInterval: max(d.cfg.ClaimInterval, time.Duration(len(d.world.Hotspots))*30*time.Millisecond),
 	}
 	alog := log.With("part", "agent", "hotspot", h.Name)
 	a, err := agent.New(acfg, alog, ch, sln)
