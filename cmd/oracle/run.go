@@ -23,6 +23,7 @@ import (
 	"github.com/hexproof/hexproof/oracle/h3api"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	"github.com/hexproof/hexproof/oracle/ingest"
+	"github.com/hexproof/hexproof/oracle/metrics"
 	"github.com/hexproof/hexproof/oracle/price"
 	"github.com/hexproof/hexproof/oracle/store"
 )
@@ -36,7 +37,8 @@ database:
   indexer   follows committed blocks into PostgreSQL (--database-url)
   explorer  JSON API /api/v1/... and the web page with the coverage map (--http-listen)
   price     GET /api/v1/price for validators' vote extensions (--http-listen)
-The HTTP listener also serves GET /api/v1/h3/cell?lat=&lng=&res=12.
+The HTTP listener also serves GET /api/v1/h3/cell?lat=&lng=&res=12 and the
+Prometheus metrics on GET /metrics (or on --metrics-listen when set).
 
 --services "auto" runs ingest, indexer and explorer, plus price when a price
 source is configured. Examples:
@@ -48,6 +50,7 @@ var errUsage = errors.New("usage")
 type options struct {
 	services      string
 	httpListen    string
+	metricsListen string
 	grpcListen    string
 	chainRPC      string
 	databaseURL   string
@@ -80,6 +83,7 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	fs.String(config.ConfigFlag, "", "TOML file with flag values (keys are flag names with underscores)")
 	fs.StringVar(&o.services, "services", "auto", "comma-separated services to run: ingest, indexer, explorer, price; or auto")
 	fs.StringVar(&o.httpListen, "http-listen", "127.0.0.1:8080", "`host:port` of the HTTP API (explorer, price, h3)")
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", "`host:port` serving only GET /metrics; empty serves /metrics on --http-listen")
 	fs.StringVar(&o.grpcListen, "grpc-listen", "127.0.0.1:9090", "`host:port` of the PoC ingest gRPC service")
 	fs.StringVar(&o.chainRPC, "chain-rpc", "http://127.0.0.1:26657", "CometBFT RPC `URL` of a chain node")
 	fs.StringVar(&o.databaseURL, "database-url", "", "PostgreSQL `URL`, e.g. postgres://oracle:secret@127.0.0.1:5432/oracle (indexer, explorer, ingest queue)")
@@ -172,9 +176,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	met := metrics.New(logger.With("service", "metrics"))
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/h3/cell", h3api.Handler())
 	serveHTTP := false
+	if o.metricsListen == "" {
+		mux.Handle("GET /metrics", met.Handler())
+	}
 
 	if svc["price"] {
 		feed, err := price.New(price.Config{Poll: o.pricePoll, MaxAge: o.priceMaxAge}, logger.With("service", "price"), nil, o.priceSources()...)
@@ -198,7 +206,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		defer pool.Close()
 		logger.Info("database ready", "url", store.Redact(o.databaseURL))
 		if svc["indexer"] {
-			ix := indexer.New(indexer.Config{Batch: o.indexerBatch, Poll: o.indexerPoll}, logger.With("service", "indexer"), pool, src, src)
+			ix := indexer.New(indexer.Config{Batch: o.indexerBatch, Poll: o.indexerPoll, OnCommit: met.IndexerCommitted, OnLatest: met.IndexerLatest},
+				logger.With("service", "indexer"), pool, src, src)
 			g.Go(func() error { return ix.Run(gctx) })
 		}
 		if svc["ingest"] {
@@ -212,8 +221,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 				return fmt.Errorf("listen for ingest gRPC on %s: %w (set --grpc-listen)", o.grpcListen, err)
 			}
 			logger.Info("ingest listening", "addr", lis.Addr().String())
-			ing := ingest.New(ingest.Config{Window: o.ingestWindow, MaxWitnesses: o.maxWitnesses}, logger.With("service", "ingest"), pool,
+			fmt.Fprintf(stdout, "oracle: ingest gRPC on %s\n", lis.Addr())
+			ing := ingest.New(ingest.Config{Window: o.ingestWindow, MaxWitnesses: o.maxWitnesses, Observer: met}, logger.With("service", "ingest"), pool,
 				chainsource.NewIngest(src, key, o.txFee), nil)
+			met.WatchQueue(ing.QueueStats)
 			g.Go(func() error { return ing.Run(gctx, lis) })
 		}
 		if svc["explorer"] {
@@ -228,20 +239,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return fmt.Errorf("listen for HTTP on %s: %w (set --http-listen)", o.httpListen, err)
 		}
 		fmt.Fprintf(stdout, "oracle: HTTP on http://%s/\n", lis.Addr())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("serve HTTP: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		serve(gctx, g, lis, met.Instrument(mux))
+	}
+	if o.metricsListen != "" {
+		lis, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w (set --metrics-listen)", o.metricsListen, err)
+		}
+		fmt.Fprintf(stdout, "oracle: metrics on http://%s/metrics\n", lis.Addr())
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", met.Handler())
+		serve(gctx, g, lis, mmux)
 	}
 	logger.Info("oracle running", "services", o.services)
 	return g.Wait()
+}
+
+// serve runs an HTTP server on lis in g until ctx ends.
+func serve(ctx context.Context, g *errgroup.Group, lis net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve HTTP on %s: %w", lis.Addr(), err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
 }

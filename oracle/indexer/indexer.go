@@ -26,6 +26,10 @@ type Config struct {
 	// OnCommit, when set, is called after each committed batch (metrics,
 	// benchmarks).
 	OnCommit func(Stats)
+	// OnLatest, when set, is called each time the indexer reads the chain's
+	// latest height, with that height and the last indexed one (metrics:
+	// lag behind the chain, also while caught up).
+	OnLatest func(chain, indexed int64)
 }
 
 // Indexer copies committed blocks into PostgreSQL.
@@ -82,9 +86,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 			if err != nil {
 				return Stats{}, err
 			}
-			latest, err := ix.src.LatestHeight(ctx)
+			latest, err := ix.latest(ctx, cursor)
 			if err != nil {
-				return Stats{}, fmt.Errorf("chain latest height: %w", err)
+				return Stats{}, err
 			}
 			if latest <= cursor {
 				discard()
@@ -141,6 +145,22 @@ type Stats struct {
 	Blocks   int
 	Receipts int
 	Height   int64
+	// Rows is how many rows the batch wrote per table (tables with none
+	// are absent).
+	Rows map[string]int
+}
+
+// latest reads the chain's latest height and reports it with cursor to
+// OnLatest.
+func (ix *Indexer) latest(ctx context.Context, cursor int64) (int64, error) {
+	latest, err := ix.src.LatestHeight(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("chain latest height: %w", err)
+	}
+	if ix.cfg.OnLatest != nil {
+		ix.cfg.OnLatest(latest, cursor)
+	}
+	return latest, nil
 }
 
 // Step indexes the next batch of blocks (at most Config.Batch) and reports
@@ -156,9 +176,9 @@ func (ix *Indexer) StepStats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	latest, err := ix.src.LatestHeight(ctx)
+	latest, err := ix.latest(ctx, cursor)
 	if err != nil {
-		return Stats{}, fmt.Errorf("chain latest height: %w", err)
+		return Stats{}, err
 	}
 	if latest <= cursor {
 		return Stats{Height: cursor}, nil
@@ -217,7 +237,7 @@ func (ix *Indexer) commit(ctx context.Context, cursor int64, chainID string, blo
 	for _, b := range blocks {
 		st.Receipts += len(b.receipts)
 	}
-	if err := ix.write(ctx, cursor, blocks, ouis); err != nil {
+	if st.Rows, err = ix.write(ctx, cursor, blocks, ouis); err != nil {
 		return Stats{}, err
 	}
 	ix.log.Debug("indexed", "from", cursor+1, "to", to, "receipts", st.Receipts)
@@ -284,17 +304,17 @@ var copyTables = []struct {
 }
 
 // write stores blocks (cursor+1 ...) and moves the cursor in one transaction.
-func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis []OUI) error {
+func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis []OUI) (map[string]int, error) {
 	tx, err := ix.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }() // no-op after Commit
 	// The cursor commits with the rows, so a commit lost in a PostgreSQL
 	// crash loses both and the blocks are indexed again: no gap, no
 	// duplicate, without waiting for each commit's WAL flush.
 	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return fmt.Errorf("set synchronous_commit: %w", err)
+		return nil, fmt.Errorf("set synchronous_commit: %w", err)
 	}
 
 	// Claim the cursor first: a second indexer on the same database waits
@@ -303,11 +323,12 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 	tag, err := tx.Exec(ctx, `INSERT INTO indexer_cursor (id, height, chain_id) VALUES (1, $1, $3)
 		ON CONFLICT (id) DO UPDATE SET height = $1 WHERE indexer_cursor.height = $2`, to, cursor, blocks[0].chainID)
 	if err != nil {
-		return fmt.Errorf("move cursor: %w", err)
+		return nil, fmt.Errorf("move cursor: %w", err)
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("cursor moved under us (another indexer on this database?)")
+		return nil, fmt.Errorf("cursor moved under us (another indexer on this database?)")
 	}
+	written := map[string]int{}
 	for _, t := range copyTables {
 		var all [][]any
 		for _, b := range blocks {
@@ -317,11 +338,12 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 			continue
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(all)); err != nil {
-			return fmt.Errorf("copy %s: %w", t.name, err)
+			return nil, fmt.Errorf("copy %s: %w", t.name, err)
 		}
+		written[t.name] = len(all)
 	}
 	if err := applyHotspots(ctx, tx, blocks); err != nil {
-		return err
+		return nil, err
 	}
 	batch := &pgx.Batch{}
 	for _, o := range ouis {
@@ -332,13 +354,16 @@ func (ix *Indexer) write(ctx context.Context, cursor int64, blocks []*rows, ouis
 	}
 	if batch.Len() > 0 {
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return fmt.Errorf("apply state: %w", err)
+			return nil, fmt.Errorf("apply state: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	if len(ouis) > 0 {
+		written["ouis"] = len(ouis)
+	}
+	return written, nil
 }
 
 // applyHotspots applies the batch's hotspot changes with one statement per

@@ -181,6 +181,7 @@ func (s *Service) submit(ctx context.Context, batch *pgx.Batch, payload []byte, 
 			state = stateFailed
 		}
 		s.log.Warn("submit receipt", "beacon", fmt.Sprintf("%x", payload[:8]), "attempts", attempts, "err", err)
+		s.cfg.Observer.Receipt(ReceiptError)
 		batch.Queue(`UPDATE ingest_beacons SET attempts = $2, last_error = $3, state = $4,
 			done_at = CASE WHEN $4 = 'pending' THEN NULL ELSE $5::timestamptz END WHERE payload = $1`,
 			payload, attempts, err.Error(), state, now)
@@ -188,13 +189,16 @@ func (s *Service) submit(ctx context.Context, batch *pgx.Batch, payload []byte, 
 		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, submitted_at = $4, attempts = attempts + 1 WHERE payload = $1`,
 			payload, stateSubmitted, sub.TxHash, now)
 		s.log.Debug("receipt submitted", "tx", sub.TxHash, "witnesses", len(rc.Witnesses))
+		s.cfg.Observer.Receipt(ReceiptSubmitted)
 	case sub.Outcome == Duplicate:
 		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
 			payload, stateDone, sub.TxHash, "already recorded: "+sub.Log, now)
+		s.cfg.Observer.Receipt(ReceiptDuplicate)
 	default:
 		batch.Queue(`UPDATE ingest_beacons SET state = $2, tx_hash = $3, last_error = $4, done_at = $5 WHERE payload = $1`,
 			payload, stateFailed, sub.TxHash, "rejected: "+sub.Log, now)
 		s.log.Warn("receipt rejected by the chain", "tx", sub.TxHash, "log", sub.Log)
+		s.cfg.Observer.Receipt(ReceiptRejected)
 	}
 }
 
@@ -232,10 +236,13 @@ func (s *Service) confirm(ctx context.Context, now time.Time) error {
 		case !found:
 		case outcome == Accepted:
 			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3 WHERE payload = $1`, x.payload, stateDone, now)
+			s.cfg.Observer.Receipt(ReceiptCommitted)
 		case outcome == Duplicate:
 			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateDone, now, "already recorded: "+log)
+			s.cfg.Observer.Receipt(ReceiptDuplicate)
 		default:
 			batch.Queue(`UPDATE ingest_beacons SET state = $2, done_at = $3, last_error = $4 WHERE payload = $1`, x.payload, stateFailed, now, "rejected: "+log)
+			s.cfg.Observer.Receipt(ReceiptRejected)
 		}
 	}
 	if batch.Len() == 0 {

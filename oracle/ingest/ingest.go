@@ -78,6 +78,8 @@ type Config struct {
 	Retention time.Duration
 	// MaxAttempts before a beacon is given up.
 	MaxAttempts int
+	// Observer counts reports and receipts (metrics); nil counts nothing.
+	Observer Observer
 }
 
 // Service is the ingest server and its submitter.
@@ -119,6 +121,9 @@ func New(cfg Config, logger *slog.Logger, pool *pgxpool.Pool, chain Chain, now f
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 10
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	if now == nil {
 		now = time.Now
@@ -272,6 +277,12 @@ func (s *Service) blockHash(ctx context.Context, h int64) ([]byte, error) {
 
 // SubmitBeacon implements PocIngestServiceServer.
 func (s *Service) SubmitBeacon(ctx context.Context, req *hexproofv1.SubmitBeaconRequest) (*hexproofv1.SubmitBeaconResponse, error) {
+	resp, err := s.submitBeacon(ctx, req)
+	s.observeReport(ReportBeacon, err)
+	return resp, err
+}
+
+func (s *Service) submitBeacon(ctx context.Context, req *hexproofv1.SubmitBeaconRequest) (*hexproofv1.SubmitBeaconResponse, error) {
 	b := req.GetReport()
 	id, rej := checkBeacon(b, s.nowMs(), uint64(s.cfg.ClockSkew.Milliseconds()))
 	if rej != nil {
@@ -320,6 +331,12 @@ func equal(a, b []byte) bool { return string(a) == string(b) }
 
 // SubmitWitness implements PocIngestServiceServer.
 func (s *Service) SubmitWitness(ctx context.Context, req *hexproofv1.SubmitWitnessRequest) (*hexproofv1.SubmitWitnessResponse, error) {
+	resp, err := s.submitWitness(ctx, req)
+	s.observeReport(ReportWitness, err)
+	return resp, err
+}
+
+func (s *Service) submitWitness(ctx context.Context, req *hexproofv1.SubmitWitnessRequest) (*hexproofv1.SubmitWitnessResponse, error) {
 	w := req.GetReport()
 	id, rej := checkWitness(w, s.nowMs(), uint64(s.cfg.ClockSkew.Milliseconds()))
 	if rej != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -283,10 +284,29 @@ func TestRejectsMalformedReportsWithReasons(t *testing.T) {
 	})
 }
 
+// countObserver counts Observer calls as "kind/rejected" and receipt events.
+type countObserver struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *countObserver) Report(kind, rejected string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.n[kind+"/"+rejected]++
+}
+
+func (o *countObserver) Receipt(event string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.n["receipt/"+event]++
+}
+
 func TestGroupsWitnessesIntoOneReceiptPerBeacon(t *testing.T) {
 	chain := newFakeChain()
 	clk := newClock()
-	h := start(t, chain, clk, "")
+	obs := &countObserver{n: map[string]int{}}
+	h := startWith(t, chain, clk, "", Config{Window: 5 * time.Second, MaxWitnesses: 4, Tick: time.Hour, Observer: obs})
 	ctx := context.Background()
 	b1 := h.beacon(t, key(t, 1), 95, 1)
 	b2 := h.beacon(t, key(t, 2), 96, 2)
@@ -359,6 +379,13 @@ func TestGroupsWitnessesIntoOneReceiptPerBeacon(t *testing.T) {
 	st, err := h.svc.QueueStats(ctx)
 	if err != nil || st[stateDone] != 2 {
 		t.Fatalf("queue %v %v, want 2 done", st, err)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	wantObs := map[string]int{"beacon/": 3, "witness/": 9, "witness/" + string(ReasonBeaconSubmitted): 1,
+		"receipt/" + ReceiptSubmitted: 2, "receipt/" + ReceiptCommitted: 2}
+	if diff := cmp.Diff(wantObs, obs.n); diff != "" {
+		t.Errorf("observed (-want +got):\n%s", diff)
 	}
 }
 
