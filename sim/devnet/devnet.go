@@ -44,10 +44,9 @@ const EndpointsFile = "endpoints.json"
 
 // Devnet is a running local network.
 type Devnet struct {
-	cfg    Config
-	log    *slog.Logger
-	out    io.Writer
-	events chan string
+	cfg Config
+	log *slog.Logger
+	out io.Writer
 
 	mu         sync.Mutex
 	world      *world.World

@@ -13,13 +13,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hexproof/hexproof/firmware-bridge/app"
+	"github.com/hexproof/hexproof/firmware-bridge/gwmp"
 	"github.com/hexproof/hexproof/hotspot/agent"
 	"github.com/hexproof/hexproof/hotspot/bridgemqtt"
 	"github.com/hexproof/hexproof/hotspot/chainrpc"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/sim/air"
 	"github.com/hexproof/hexproof/sim/device"
-	"github.com/hexproof/hexproof/sim/gwmp"
 	"github.com/hexproof/hexproof/sim/pktfwd"
 	"github.com/hexproof/hexproof/sim/radio"
 	"github.com/hexproof/hexproof/sim/world"
@@ -155,7 +155,7 @@ func (d *Devnet) startHotspot(ctx context.Context, g *errgroup.Group, st *state,
 		return nil
 	})
 
-	geui, err := gwmp.ParseEUI(h.GatewayEUI)
+	geui, err := gwmp.ParseEUI64(h.GatewayEUI)
 	if err != nil {
 		return nil, err
 	}
