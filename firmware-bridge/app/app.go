@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
@@ -74,6 +75,7 @@ type Config struct {
 	ShutdownTimeout       time.Duration
 
 	MetricsBind string
+	CPUProfile  string
 	LogFormat   string
 	LogLevel    string
 }
@@ -101,7 +103,7 @@ func Flags(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key of --mqtt-tls-cert")
 	fs.BoolVar(&c.MQTTTLSInsecure, "mqtt-tls-insecure-skip-verify", false, "do not verify the broker's certificate (testing only)")
 	fs.UintVar(&c.MQTTQoS, "mqtt-qos", 1, "MQTT QoS of events and commands (0, 1 or 2)")
-	fs.IntVar(&c.MQTTConnections, "mqtt-connections", 1, "MQTT connections for events (more helps with many busy gateways)")
+	fs.IntVar(&c.MQTTConnections, "mqtt-connections", 0, "MQTT connections for events; 0 means 2, or 1 with --gateway-id (each gateway stays on one, so its events keep their order)")
 	fs.IntVar(&c.MQTTInflight, "mqtt-inflight", 1000, "unacknowledged publishes per MQTT connection")
 	fs.IntVar(&c.MQTTQueueSize, "mqtt-queue-size", 50000, "events held while the broker is slow or unreachable; more are dropped and counted")
 	fs.DurationVar(&c.MQTTKeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keep-alive")
@@ -112,6 +114,7 @@ func Flags(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.GatewayID, "gateway-id", "", "the one gateway this bridge serves (16 hex digits): its state/conn becomes the last will; without it the will is {prefix}bridge/{client_id}/state/conn")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long shutdown waits to deliver queued events and OFFLINE states")
 	fs.StringVar(&c.MetricsBind, "metrics-bind", "", "address of the Prometheus /metrics endpoint, e.g. 127.0.0.1:9101 (off when empty)")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", "", "write a Go CPU profile (pprof) to this file until shutdown (profiling only)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return c
@@ -172,6 +175,14 @@ func (c *Config) validate() (parsed, error) {
 		}
 		c.GatewayID = e.String()
 	}
+	if c.MQTTConnections == 0 {
+		// Two publishing pipelines let a busy bridge use both cores of a
+		// small machine; a bridge serving one gateway needs only one.
+		c.MQTTConnections = 2
+		if c.GatewayID != "" {
+			c.MQTTConnections = 1
+		}
+	}
 	if (c.MQTTTLSCert == "") != (c.MQTTTLSKey == "") {
 		errs = append(errs, errors.New("--mqtt-tls-cert and --mqtt-tls-key go together"))
 	}
@@ -213,6 +224,20 @@ func Run(ctx context.Context, c *Config, logger *slog.Logger, udp *net.UDPConn, 
 	p, err := c.validate()
 	if err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	m := metrics.New()
 	if udp == nil {

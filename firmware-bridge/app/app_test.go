@@ -378,3 +378,28 @@ func TestGatewayExpiryEndToEnd(t *testing.T) {
 		t.Fatalf("retained state %v", &cs)
 	}
 }
+
+func TestMQTTConnectionsDefault(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 2},
+		{[]string{"--gateway-id", "0102030405060708"}, 1},
+		{[]string{"--mqtt-connections", "3"}, 3},
+		{[]string{"--gateway-id", "0102030405060708", "--mqtt-connections", "2"}, 2},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			c, err := Load(tt.args, func(string) string { return "" }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if c.MQTTConnections != tt.want {
+				t.Fatalf("mqtt connections %d, want %d", c.MQTTConnections, tt.want)
+			}
+		})
+	}
+}

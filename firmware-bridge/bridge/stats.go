@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/chirpstack/chirpstack/api/go/v4/gw"
@@ -15,7 +14,7 @@ import (
 // frequency, per modulation and (downlink) per status since the last stat.
 type counters struct {
 	rxFreq, txFreq map[uint32]uint32
-	rxMod, txMod   map[string]*gw.PerModulationCount
+	rxMod, txMod   map[modKey]*gw.PerModulationCount
 	txStatus       map[string]uint32
 }
 
@@ -38,29 +37,36 @@ func (s *statsBook) get(eui gwmp.EUI64) *counters {
 			return nil
 		}
 		c = &counters{rxFreq: map[uint32]uint32{}, txFreq: map[uint32]uint32{},
-			rxMod: map[string]*gw.PerModulationCount{}, txMod: map[string]*gw.PerModulationCount{}, txStatus: map[string]uint32{}}
+			rxMod: map[modKey]*gw.PerModulationCount{}, txMod: map[modKey]*gw.PerModulationCount{}, txStatus: map[string]uint32{}}
 		s.gws[eui] = c
 	}
 	return c
 }
 
-func modKey(m *gw.Modulation) string {
-	switch p := m.GetParameters().(type) {
-	case *gw.Modulation_Lora:
-		return fmt.Sprintf("lora/%d/%d/%d", p.Lora.Bandwidth, p.Lora.SpreadingFactor, p.Lora.CodeRate)
-	case *gw.Modulation_Fsk:
-		return fmt.Sprintf("fsk/%d", p.Fsk.Datarate)
-	case *gw.Modulation_LrFhss:
-		return fmt.Sprintf("lrfhss/%d/%d", p.LrFhss.OperatingChannelWidth, p.LrFhss.CodeRate)
-	}
-	return ""
+// modKey identifies a modulation without formatting a string (this runs
+// for every uplink).
+type modKey struct {
+	kind    uint8
+	a, b, c int64
 }
 
-func countMod(m map[string]*gw.PerModulationCount, mod *gw.Modulation) {
+func keyOf(m *gw.Modulation) modKey {
+	switch p := m.GetParameters().(type) {
+	case *gw.Modulation_Lora:
+		return modKey{1, int64(p.Lora.Bandwidth), int64(p.Lora.SpreadingFactor), int64(p.Lora.CodeRate)}
+	case *gw.Modulation_Fsk:
+		return modKey{kind: 2, a: int64(p.Fsk.Datarate)}
+	case *gw.Modulation_LrFhss:
+		return modKey{kind: 3, a: int64(p.LrFhss.OperatingChannelWidth), b: int64(p.LrFhss.CodeRate)}
+	}
+	return modKey{}
+}
+
+func countMod(m map[modKey]*gw.PerModulationCount, mod *gw.Modulation) {
 	if mod == nil {
 		return
 	}
-	k := modKey(mod)
+	k := keyOf(mod)
 	if c := m[k]; c != nil {
 		c.Count++
 		return
