@@ -168,7 +168,9 @@ func (d *Devnet) Run(ctx context.Context) error {
 	var valGroup errgroup.Group
 	defer func() {
 		valCancel()
-		valGroup.Wait()
+		if err := valGroup.Wait(); err != nil {
+			d.log.Warn("stopping validators", "err", err)
+		}
 	}()
 
 	ctx, cancel := context.WithCancel(ctx)

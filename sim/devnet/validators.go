@@ -74,12 +74,16 @@ func (v *process) Run(ctx context.Context) error {
 			case <-time.After(500 * time.Millisecond):
 			}
 		case <-ctx.Done():
-			cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				v.log.Debug("signal process", "process", v.name, "err", err)
+			}
 			select {
-			case <-done:
+			case <-done: //nolint:errcheck // a stopped process's exit status is expected
 			case <-time.After(15 * time.Second):
-				cmd.Process.Kill()
-				<-done
+				if err := cmd.Process.Kill(); err != nil {
+					v.log.Debug("kill process", "process", v.name, "err", err)
+				}
+				<-done //nolint:errcheck // killed on purpose
 			}
 			f.Close()
 			return nil
