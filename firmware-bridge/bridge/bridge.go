@@ -165,7 +165,12 @@ func (b *Bridge) read() {
 
 // dispatch copies a datagram and queues it for its worker, or drops it.
 func (b *Bridge) dispatch(p []byte, addr netip.AddrPort, n uint32) {
-	d := datagram{b: append(make([]byte, 0, len(p)), p...), addr: addr}
+	b.queue(datagram{b: append(make([]byte, 0, len(p)), p...), addr: addr}, n)
+}
+
+// queue hands a datagram (whose bytes it owns) to its worker, or drops it.
+func (b *Bridge) queue(d datagram, n uint32) {
+	addr := d.addr
 	select {
 	case b.workers[shard(addr)%n] <- d:
 	default:

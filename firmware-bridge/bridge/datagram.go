@@ -245,6 +245,13 @@ func (b *Bridge) readBatch() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		// One allocation holds the copies of the whole batch (the
+		// receive buffers are reused); each datagram gets a capped slice.
+		total := 0
+		for i := range k {
+			total += ms[i].N
+		}
+		slab := make([]byte, 0, total)
 		for i := range k {
 			m := &ms[i]
 			ua, ok := m.Addr.(*net.UDPAddr)
@@ -256,8 +263,9 @@ func (b *Bridge) readBatch() {
 				b.logLimited("oversized", "oversized datagram dropped", "addr", ua.String(), "bytes", m.N)
 				continue
 			}
-			addr := ua.AddrPort()
-			b.dispatch(m.Buffers[0][:m.N], addr, workers)
+			off := len(slab)
+			slab = append(slab, m.Buffers[0][:m.N]...)
+			b.queue(datagram{b: slab[off:len(slab):len(slab)], addr: ua.AddrPort()}, workers)
 		}
 	}
 }
