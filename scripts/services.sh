@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL (127.0.0.1:5432, database "test", role "postgres"
+# Makes sure Chromium (for the explorer's browser test) is installed and
+# PostgreSQL (127.0.0.1:5432, database "test", role "postgres"
 # reachable without a password from loopback) and Mosquitto (127.0.0.1:1883)
 # are running: installs them from Debian's packages if missing, starts them
 # if stopped. Needs root for the install and the pg_hba change.
@@ -23,11 +24,13 @@ fi
 need_install=()
 command -v pg_lsclusters >/dev/null 2>&1 || need_install+=(postgresql)
 command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need_install+=(mosquitto mosquitto-clients)
+# The explorer's browser test drives a headless Chromium.
+command -v chromium >/dev/null 2>&1 || need_install+=(chromium)
 if ((${#need_install[@]})); then
 	echo "services: installing ${need_install[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq postgresql mosquitto mosquitto-clients >/dev/null
+	apt-get install -y -qq "${need_install[@]}" >/dev/null
 fi
 
 # PostgreSQL

@@ -18,6 +18,9 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
+	if os.Getenv("HEXPROOF_REQUIRE_SERVICES") == "1" {
+		t.Fatal("chromium is required (HEXPROOF_REQUIRE_SERVICES=1) but not installed; `make services` installs it")
+	}
 	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
 	return ""
 }
