@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,21 +15,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/chain/beacon"
+	"github.com/hexproof/hexproof/chain/chaintest"
 	"github.com/hexproof/hexproof/chain/client"
-	"github.com/hexproof/hexproof/chain/node"
 	"github.com/hexproof/hexproof/internal/identity"
-	"github.com/hexproof/hexproof/internal/logging"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestEveryTxAndQueryThroughANode runs a single-validator node in-process
 // and drives every tx kind and query of the CLI against it.
@@ -39,55 +28,9 @@ func TestEveryTxAndQueryThroughANode(t *testing.T) {
 		t.Skip("runs a node")
 	}
 	dir := t.TempDir()
-	// CometBFT may still flush its address book right after stopping, so
-	// the home lives outside t.TempDir and is removed with retries.
-	home, err := os.MkdirTemp("", "chain-cli-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(home) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	home = filepath.Join(home, "home")
-	rpc := freePort(t)
-	var op *identity.Key
-	op, err = node.InitHome(node.InitOptions{
-		HomeOptions: node.HomeOptions{Home: home, Moniker: "solo", Ports: node.Ports{P2P: freePort(t), RPC: rpc, Prometheus: freePort(t)}, TimeoutCommit: 150 * time.Millisecond},
-		ChainID:     "cli-test", Devnet: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(node.Config{Home: home, PriceUUSD: 1_000_000}, logging.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", rpc)
-	c, _ := client.New(url)
-	for i := 0; ; i++ {
-		if st, err := c.Status(ctx); err == nil && st.LatestHeight >= 2 {
-			break
-		}
-		if i > 300 {
-			t.Fatal("node did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
+	chain := chaintest.StartNode(t, chaintest.Options{ChainID: "cli-test", CommitTimeout: 150 * time.Millisecond})
+	url, home := chain.RPC, chain.Home
+	op, c, ctx := chain.Operator, chain.Client, context.Background()
 	opFile := filepath.Join(home, "keys", "operator.json")
 	newKey := func(name string) (*identity.Key, string) {
 		k, _ := identity.NewKey(nil)

@@ -18,11 +18,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/hexproof/hexproof/chain/beacon"
+	"github.com/hexproof/hexproof/chain/chaintest"
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/config"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/testsvc"
-	"github.com/hexproof/hexproof/oracle/devchain"
 	"github.com/hexproof/hexproof/oracle/ingest"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 )
@@ -216,7 +216,7 @@ func TestPriceOnly(t *testing.T) {
 // endpoints answer on the same listener.
 func TestAllServicesAgainstChain(t *testing.T) {
 	dbURL, _ := testsvc.Postgres(t)
-	c, _, rpc := devchain.Start(t, 100*time.Millisecond)
+	c, _, rpc := chaintest.Start(t, 100*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -228,8 +228,8 @@ func TestAllServicesAgainstChain(t *testing.T) {
 	}()
 	addrs := readAddrs(t, pr, "HTTP", "ingest gRPC")
 	base := strings.TrimSuffix(addrs["HTTP"], "/")
-	target := devchain.WaitHeight(t, c, 0) + 2
-	devchain.WaitHeight(t, c, target)
+	target := chaintest.WaitHeight(t, c, 0) + 2
+	chaintest.WaitHeight(t, c, target)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var st struct {
@@ -242,7 +242,7 @@ func TestAllServicesAgainstChain(t *testing.T) {
 			json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
 		}
-		if st.ChainID == devchain.ChainID && st.Height != nil && st.IndexedHeight >= target {
+		if st.ChainID == chaintest.ChainID && st.Height != nil && st.IndexedHeight >= target {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexproof/hexproof/chain/chaintest"
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/oracle/chainsource"
-	"github.com/hexproof/hexproof/oracle/devchain"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	"github.com/hexproof/hexproof/oracle/store"
 )
@@ -24,8 +24,8 @@ func BenchmarkIndexFromNode(b *testing.B) {
 	}
 	const blocks = 400
 	b.StopTimer()
-	c, _, _ := devchain.Start(b, 10*time.Millisecond)
-	devchain.WaitHeight(b, c, blocks)
+	c, _, _ := chaintest.Start(b, 10*time.Millisecond)
+	chaintest.WaitHeight(b, c, blocks)
 	src := chainsource.New(c)
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {

@@ -16,12 +16,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hexproof/hexproof/chain/beacon"
+	"github.com/hexproof/hexproof/chain/chaintest"
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/identity"
 	"github.com/hexproof/hexproof/internal/logging"
 	"github.com/hexproof/hexproof/internal/testsvc"
 	"github.com/hexproof/hexproof/oracle/chainsource"
-	"github.com/hexproof/hexproof/oracle/devchain"
 	"github.com/hexproof/hexproof/oracle/explorer"
 	"github.com/hexproof/hexproof/oracle/indexer"
 	"github.com/hexproof/hexproof/oracle/ingest"
@@ -145,7 +145,7 @@ func waitDone(t *testing.T, o *oracle, n int) {
 }
 
 func TestIngestToChainToIndex(t *testing.T) {
-	c, op, _ := devchain.Start(t, 150*time.Millisecond)
+	c, op, _ := chaintest.Start(t, 150*time.Millisecond)
 	ctx := context.Background()
 	a, b, cc := key(t, "hotspot-a"), key(t, "hotspot-b"), key(t, "hotspot-c")
 	oracleKeys := []*identity.Key{key(t, "oracle-1"), key(t, "oracle-2")}
@@ -157,7 +157,7 @@ func TestIngestToChainToIndex(t *testing.T) {
 		txs = append(txs, &hexproofv1.Transfer{To: ok.PublicKey(), Amount: 1_000_000})
 	}
 	for i, k := range []*identity.Key{a, b, cc} {
-		add, err := client.SignHotspotAdd(k, devchain.ChainID, op.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_FULL)
+		add, err := client.SignHotspotAdd(k, chaintest.ChainID, op.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_FULL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,15 +187,15 @@ func TestIngestToChainToIndex(t *testing.T) {
 	beaconRound(t, c, both, a, b, cc)
 	waitDone(t, o1, 1)
 	waitDone(t, o2, 1)
-	devchain.WaitHeight(t, c, 0)
+	chaintest.WaitHeight(t, c, 0)
 	beaconRound(t, c, both, b, a)
 	waitDone(t, o1, 2)
 	waitDone(t, o2, 2)
 
 	// Let the epoch holding the receipts end, then index everything.
-	head := devchain.WaitHeight(t, c, 0)
-	end := (head/devchain.EpochBlocks + 1) * devchain.EpochBlocks
-	devchain.WaitHeight(t, c, end)
+	head := chaintest.WaitHeight(t, c, 0)
+	end := (head/chaintest.EpochBlocks + 1) * chaintest.EpochBlocks
+	chaintest.WaitHeight(t, c, end)
 	url, _ := testsvc.Postgres(t)
 	pool, err := store.Open(ctx, url)
 	if err != nil {
@@ -283,7 +283,7 @@ func TestIngestToChainToIndex(t *testing.T) {
 	}
 
 	// Rewards of the epoch that holds the valid receipt equal the chain's.
-	epoch, ended, err := src.EpochEndedAt(ctx, ((beacons[1].h-1)/devchain.EpochBlocks+1)*devchain.EpochBlocks)
+	epoch, ended, err := src.EpochEndedAt(ctx, ((beacons[1].h-1)/chaintest.EpochBlocks+1)*chaintest.EpochBlocks)
 	if err != nil || !ended {
 		t.Fatalf("no epoch ended after the receipt at %d: %v", beacons[1].h, err)
 	}

@@ -9,9 +9,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hexproof/hexproof/chain/chaintest"
 	"github.com/hexproof/hexproof/chain/client"
 	"github.com/hexproof/hexproof/internal/identity"
-	"github.com/hexproof/hexproof/oracle/devchain"
 	hexproofv1 "github.com/hexproof/hexproof/proto/hexproof/v1"
 	"github.com/hexproof/hexproof/router/chainview"
 )
@@ -37,9 +37,9 @@ func TestAgainstRealChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain node")
 	}
-	// devchain keeps the node home outside t.TempDir and removes it with
+	// chaintest keeps the node home outside t.TempDir and removes it with
 	// retries: CometBFT may write its address book once more after stopping.
-	c, faucet, rpc := devchain.Start(t, 50*time.Millisecond)
+	c, faucet, rpc := chaintest.Start(t, 50*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
@@ -58,7 +58,7 @@ func TestAgainstRealChain(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if st.ChainID != devchain.ChainID || st.Epoch < 1 {
+	if st.ChainID != chaintest.ChainID || st.Epoch < 1 {
 		t.Fatalf("status %+v", st)
 	}
 
@@ -84,7 +84,7 @@ func TestAgainstRealChain(t *testing.T) {
 	oui := binary.BigEndian.Uint64(res.Data)
 	mustSend("burn for escrow", &hexproofv1.BurnForDc{Amount: 10_000_000, Target: &hexproofv1.BurnForDc_Oui{Oui: oui}})
 	mustSend("burn for account", &hexproofv1.BurnForDc{Amount: 1_000_000_000})
-	add, err := client.SignHotspotAdd(hs, devchain.ChainID, faucet.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_DATA_ONLY)
+	add, err := client.SignHotspotAdd(hs, chaintest.ChainID, faucet.Address(), hexproofv1.HotspotMode_HOTSPOT_MODE_DATA_ONLY)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAgainstRealChain(t *testing.T) {
 	if err != nil || paid != 0 {
 		t.Fatalf("paid before any claim = %d %v", paid, err)
 	}
-	v := &hexproofv1.Voucher{ChainId: devchain.ChainID, Oui: oui, Router: routerKey.PublicKey(), Hotspot: hs.PublicKey(), Epoch: st.Epoch, Dc: 42, Packets: 7}
+	v := &hexproofv1.Voucher{ChainId: chaintest.ChainID, Oui: oui, Router: routerKey.PublicKey(), Hotspot: hs.PublicKey(), Epoch: st.Epoch, Dc: 42, Packets: 7}
 	if err := routerKey.SignMessage(identity.DomainVoucher, v); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package devchain
+package chaintest
 
 import (
 	"context"
@@ -20,11 +20,30 @@ import (
 	"github.com/hexproof/hexproof/internal/logging"
 )
 
-// Chain parameters of the test chain.
+// Chain parameters of the chain Start runs.
 const (
 	ChainID     = "hexproof-oracle-e2e"
 	EpochBlocks = 20
 )
+
+// Options shape the node StartNode runs.
+type Options struct {
+	ChainID string
+	// CommitTimeout is CometBFT's timeout_commit (the block time).
+	CommitTimeout time.Duration
+	// Genesis, when set, edits the app's genesis state before the start.
+	Genesis func(*app.Genesis)
+}
+
+// Node is a running test chain.
+type Node struct {
+	Client *client.Client
+	// Operator is the validator's operator account, funded at genesis.
+	Operator *identity.Key
+	RPC      string
+	// Home is the node's CometBFT home (keys/operator.json holds Operator).
+	Home string
+}
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -41,9 +60,21 @@ func freePort(t testing.TB) int {
 // key and the RPC URL.
 func Start(t testing.TB, commit time.Duration) (*client.Client, *identity.Key, string) {
 	t.Helper()
+	n := StartNode(t, Options{ChainID: ChainID, CommitTimeout: commit, Genesis: func(g *app.Genesis) {
+		g.Params.EpochBlocks = EpochBlocks
+		g.Params.HotspotAddFeeDC, g.Params.AssertLocationFeeDC = 0, 0
+		g.PriceUUSD = 1_000_000
+	}})
+	return n.Client, n.Operator, n.RPC
+}
+
+// StartNode runs a one-validator chain in-process with devnet parameters
+// until t ends, and waits for its second block.
+func StartNode(t testing.TB, o Options) *Node {
+	t.Helper()
 	// Not t.TempDir: CometBFT may still flush a file (address book) just
 	// after it stopped, which makes TempDir's removal fail the test.
-	dir, err := os.MkdirTemp("", "oracle-e2e-")
+	dir, err := os.MkdirTemp("", "hexproof-chaintest-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +86,8 @@ func Start(t testing.TB, commit time.Duration) (*client.Client, *identity.Key, s
 	home := filepath.Join(dir, "node")
 	rpcPort := freePort(t)
 	op, err := node.InitHome(node.InitOptions{HomeOptions: node.HomeOptions{Home: home, Moniker: "v0",
-		Ports: node.Ports{P2P: freePort(t), RPC: rpcPort, Prometheus: freePort(t)}, TimeoutCommit: commit},
-		ChainID: ChainID, Devnet: true})
+		Ports: node.Ports{P2P: freePort(t), RPC: rpcPort, Prometheus: freePort(t)}, TimeoutCommit: o.CommitTimeout},
+		ChainID: o.ChainID, Devnet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,23 +100,23 @@ func Start(t testing.TB, commit time.Duration) (*client.Client, *identity.Key, s
 	}
 	ccfg.Instrumentation.Prometheus = false
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), ccfg)
-	gfile := filepath.Join(home, "config", "genesis.json")
-	doc, err := cmttypes.GenesisDocFromFile(gfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g app.Genesis
-	if err := json.Unmarshal(doc.AppState, &g); err != nil {
-		t.Fatal(err)
-	}
-	g.Params.EpochBlocks = EpochBlocks
-	g.Params.HotspotAddFeeDC, g.Params.AssertLocationFeeDC = 0, 0
-	g.PriceUUSD = 1_000_000
-	if doc.AppState, err = json.Marshal(g); err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.SaveAs(gfile); err != nil {
-		t.Fatal(err)
+	if o.Genesis != nil {
+		gfile := filepath.Join(home, "config", "genesis.json")
+		doc, err := cmttypes.GenesisDocFromFile(gfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g app.Genesis
+		if err := json.Unmarshal(doc.AppState, &g); err != nil {
+			t.Fatal(err)
+		}
+		o.Genesis(&g)
+		if doc.AppState, err = json.Marshal(g); err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.SaveAs(gfile); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n, err := node.New(node.Config{Home: home, PriceUUSD: 1_000_000}, logging.Discard())
 	if err != nil {
@@ -106,7 +137,7 @@ func Start(t testing.TB, commit time.Duration) (*client.Client, *identity.Key, s
 		t.Fatal(err)
 	}
 	WaitHeight(t, c, 2)
-	return c, op, rpc
+	return &Node{Client: c, Operator: op, RPC: rpc, Home: home}
 }
 
 // WaitHeight waits until the chain reaches height h (0: any) and returns
