@@ -157,7 +157,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	var procs []*proc
 	var clients []*client.Client
 	for _, n := range nodes {
-		procs = append(procs, startNode(t, bin, n.Home, "--snapshot-interval", "10"))
+		procs = append(procs, startNode(t, bin, n.Home, "--snapshot-interval", "20"))
 		c, err := client.New(n.RPC)
 		if err != nil {
 			t.Fatal(err)
@@ -242,7 +242,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	procs[3].kill()
 	killedAt, _ := appInfo(t, clients[0])
 	waitHeight(t, clients[0], killedAt+5, 30*time.Second)
-	procs[3] = startNode(t, bin, nodes[3].Home, "--snapshot-interval", "10")
+	procs[3] = startNode(t, bin, nodes[3].Home, "--snapshot-interval", "20")
 	head, _ := appInfo(t, clients[0])
 	waitHeight(t, clients[3], head, 60*time.Second)
 	checkHashes("after kill and restart")
@@ -264,7 +264,8 @@ func TestNetworkFourValidators(t *testing.T) {
 	checkHashes("fresh node replayed from genesis")
 
 	// A node that state-syncs from the validators' snapshots (taken every
-	// 10 heights, last 2 kept) restores the state, checks it against the
+	// 20 heights, last 2 kept, so a snapshot outlives discovery and
+	// restore at 250 ms blocks) restores the state, checks it against the
 	// trusted app hash, and then follows the chain with the same hashes.
 	synced := filepath.Join(dir, "statesync")
 	out, err = exec.Command(bin, "init", "--home", synced, "--genesis", filepath.Join(nodes[0].Home, "config", "genesis.json"),
@@ -290,7 +291,7 @@ func TestNetworkFourValidators(t *testing.T) {
 	scfg.StateSync.DiscoveryTime = 6 * time.Second
 	cmtcfg.WriteConfigFile(filepath.Join(synced, "config", "config.toml"), scfg)
 	// Make sure a snapshot newer than the trust height exists.
-	waitHeight(t, clients[0], trustH+12, 30*time.Second)
+	waitHeight(t, clients[0], trustH+22, 30*time.Second)
 	procs = append(procs, startNode(t, bin, synced))
 	sc, _ := client.New(fmt.Sprintf("http://127.0.0.1:%d", base+44))
 	clients = append(clients, sc)
