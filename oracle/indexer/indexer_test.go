@@ -3,6 +3,7 @@ package indexer_test
 import (
 	"context"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,14 +161,19 @@ func TestKilledConnectionResumesWithoutGapOrDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	ix := indexer.New(indexer.Config{Batch: 2, Fetchers: 2, RetryBackoff: 20 * time.Millisecond, Poll: 10 * time.Millisecond}, logging.Discard(), pool, n, n)
+	total := int64(n.Counts.Blocks)
+	// The second half of the chain is held back until a connection was
+	// killed, so a fast machine can't finish indexing before the first kill.
+	gate := make(chan struct{})
+	var openGate sync.Once
+	src := gatedSource{Source: n, after: total / 2, gate: gate}
+	ix := indexer.New(indexer.Config{Batch: 2, Fetchers: 2, RetryBackoff: 20 * time.Millisecond, Poll: 10 * time.Millisecond}, logging.Discard(), pool, src, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()
 
 	var killed atomic.Int64
-	total := int64(n.Counts.Blocks)
 	last := int64(-1)
 	for i := 0; ; i++ {
 		h, _, _ := store.Cursor(ctx, admin)
@@ -177,7 +183,7 @@ func TestKilledConnectionResumesWithoutGapOrDuplicate(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("indexing did not finish: cursor %d of %d", h, total)
 		}
-		if h == last {
+		if h == last && killed.Load() > 0 {
 			time.Sleep(time.Millisecond)
 			continue
 		}
@@ -191,7 +197,9 @@ func TestKilledConnectionResumesWithoutGapOrDuplicate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		killed.Add(k)
+		if killed.Add(k) > 0 {
+			openGate.Do(func() { close(gate) })
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -221,4 +229,22 @@ func TestRefusesAnotherChain(t *testing.T) {
 	if err == nil {
 		t.Fatal("indexing another chain into the same database must be refused")
 	}
+}
+
+// gatedSource holds back blocks above after until gate is closed.
+type gatedSource struct {
+	indexer.Source
+	after int64
+	gate  chan struct{}
+}
+
+func (g gatedSource) Block(ctx context.Context, height int64) (*indexer.Block, error) {
+	if height > g.after {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.Source.Block(ctx, height)
 }
