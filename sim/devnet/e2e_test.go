@@ -469,11 +469,13 @@ func TestDevnetEndToEnd(t *testing.T) {
 				err := pool.QueryRow(ctx, `SELECT coalesce(max(height), 0) FROM blocks`).Scan(&h)
 				return err == nil && h >= at, fmt.Sprint(h, err)
 			})
+			// Vouchers are cumulative per (hotspot, epoch): what a hotspot
+			// got for an epoch is its highest claimed voucher.
 			var burned, claimed int64
 			if err := pool.QueryRow(ctx, `SELECT coalesce(sum(dc),0) FROM dc_burns WHERE oui = $1 AND height <= $2`, int64(oui), at).Scan(&burned); err != nil {
 				t.Fatal(err)
 			}
-			if err := pool.QueryRow(ctx, `SELECT coalesce(sum(dc),0) FROM voucher_claims WHERE oui = $1 AND height <= $2`, int64(oui), at).Scan(&claimed); err != nil {
+			if err := pool.QueryRow(ctx, `SELECT coalesce(sum(m),0) FROM (SELECT max(dc) m FROM voucher_claims WHERE oui = $1 AND height <= $2 GROUP BY hotspot, epoch) x`, int64(oui), at).Scan(&claimed); err != nil {
 				t.Fatal(err)
 			}
 			promised := d.RouterPromised(co.Name)
